@@ -6,14 +6,16 @@
 #
 # Suites: rust (cargo test), python (the trainer's pytest), web (svelte-check and
 # Vitest), e2e (the real actor and trainer on a temporary data folder, the move API,
-# and the browser tests in Debian's Chromium).
+# and the browser tests in Debian's Chromium), docker (docker-compose.yml validated
+# with `docker-compose config`, the Dockerfiles linted with hadolint; no Docker engine
+# is needed).
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
 
 SUITES=("$@")
-[ ${#SUITES[@]} -gt 0 ] || SUITES=(rust python web e2e)
+[ ${#SUITES[@]} -gt 0 ] || SUITES=(rust python web docker e2e)
 
 scripts/setup.sh --with-browser || { echo "run_tests: setup failed"; exit 1; }
 ORT_DYLIB_PATH="$(ls "$ROOT"/.venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.1.* | head -n1)"
@@ -40,7 +42,8 @@ for suite in "${SUITES[@]}"; do
     python) run_suite python .venv/bin/python -m pytest -q trainer/tests ;;
     web) run_suite web bash -c 'cd web && npm run --silent check && npm test --silent' ;;
     e2e) run_suite e2e .venv/bin/python -m pytest -q -s tests/e2e ;;
-    *) echo "run_tests: unknown suite '$suite' (rust, python, web, e2e)"; exit 2 ;;
+    docker) run_suite docker scripts/check_docker.sh ;;
+    *) echo "run_tests: unknown suite '$suite' (rust, python, web, docker, e2e)"; exit 2 ;;
   esac
 done
 
