@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import type { ActorStats, HistoryPoint } from './api';
+import { count, duration, num, percent } from './format';
+import { connect4, othello, positionAfter, tictactoe } from './games';
+import { PASS } from './games/othello';
+import { resultText, simulationsFor, topMoves, undoMoves, valueWords } from './play';
+import { hrefFor, parseHash } from './router';
+import { hasLine, historySeries, pushSample, sampleSeries, staleness } from './stats';
+
+describe('router', () => {
+  it('reads pages and their arguments', () => {
+    expect(parseHash('')).toEqual({ page: 'play', rest: [] });
+    expect(parseHash('#/dashboard')).toEqual({ page: 'dashboard', rest: [] });
+    expect(parseHash('#/replays/42')).toEqual({ page: 'replays', rest: ['42'] });
+    expect(parseHash('#/nowhere/1')).toEqual({ page: 'play', rest: [] });
+    expect(parseHash(hrefFor('replays', 7))).toEqual({ page: 'replays', rest: ['7'] });
+  });
+});
+
+describe('format', () => {
+  it('writes numbers for people', () => {
+    expect(count(12345)).toBe('12,345');
+    expect(count(2_500_000)).toBe('2.50 M');
+    expect(count(null)).toBe('—');
+    expect(num(0.0012345)).toBe('0.00123');
+    expect(num(0.00001234)).toBe('1.23e-5');
+    expect(num(1.23456)).toBe('1.23');
+    expect(duration(3.21)).toBe('3.2 s');
+    expect(duration(245)).toBe('4 min 05 s');
+    expect(duration(7380)).toBe('2 h 03 min');
+    expect(percent(0.123)).toBe('12%');
+    expect(percent(0.004)).toBe('0.4%');
+  });
+});
+
+describe('play', () => {
+  it('says who won from the human side', () => {
+    expect(resultText(null, 1)).toBeNull();
+    expect(resultText('first', 1)).toBe('You win');
+    expect(resultText('first', 2)).toBe('The bot wins');
+    expect(resultText('second', 2)).toBe('You win');
+    expect(resultText('draw', 2)).toBe('Draw');
+  });
+
+  it('puts the value in words', () => {
+    expect(valueWords(0.9)).toBe('The bot thinks it is winning');
+    expect(valueWords(0)).toBe('The bot thinks the game is about even');
+    expect(valueWords(-0.95)).toBe('The bot thinks it is losing');
+  });
+
+  it('undo takes back the human move and the bot reply', () => {
+    // Human X: 4, bot 0, human 8, bot 2.
+    expect(undoMoves(tictactoe, [4, 0, 8, 2], 1)).toEqual([4, 0]);
+    // After the human's move, before the bot answered.
+    expect(undoMoves(tictactoe, [4, 0, 8], 1)).toEqual([4, 0]);
+    // Human is O: bot 4, human 0.
+    expect(undoMoves(tictactoe, [4, 0], 2)).toEqual([4]);
+    // Nothing of the human's to take back.
+    expect(undoMoves(tictactoe, [4], 2)).toEqual([4]);
+    expect(undoMoves(connect4, [], 1)).toEqual([]);
+  });
+
+  it('undo in Othello counts the bot passes as bot moves', () => {
+    // Walk deterministic games until white (the bot here) passes right after a black move.
+    let moves: number[] = [];
+    for (let k = 1; k < 500; k++) {
+      let p = othello.initial();
+      const walk: number[] = [];
+      while (othello.outcome(p) === null) {
+        const legal = othello.legalActions(p);
+        const a = legal[(walk.length * k + k) % legal.length];
+        walk.push(a);
+        p = othello.apply(p, a);
+        if (a === PASS && p.toMove === 1 && othello.outcome(p) === null) break;
+      }
+      if (walk[walk.length - 1] === PASS) {
+        moves = walk;
+        break;
+      }
+    }
+    expect(moves[moves.length - 1]).toBe(PASS);
+    // Back to before black's last move: the pass and that move are gone.
+    const back = undoMoves(othello, moves, 1);
+    expect(back).toEqual(moves.slice(0, moves.length - 2));
+    expect(positionAfter(othello, back).toMove).toBe(1);
+  });
+
+  it('picks the simulation count', () => {
+    expect(simulationsFor('quick', 0)).toBe(32);
+    expect(simulationsFor('normal', 0)).toBeUndefined();
+    expect(simulationsFor('custom', 7.4)).toBe(7);
+    expect(simulationsFor('custom', 0)).toBe(1);
+    expect(simulationsFor('custom', NaN)).toBeUndefined();
+    expect(simulationsFor('custom', null as unknown as number)).toBeUndefined();
+  });
+
+  it('lists the top moves of a policy', () => {
+    expect(topMoves([0, 0.5, 0.2, 0.3, 0], 2)).toEqual([
+      { action: 1, share: 0.5 },
+      { action: 3, share: 0.3 },
+    ]);
+  });
+});
+
+describe('stats', () => {
+  const history: HistoryPoint[] = [
+    { step: 200, time: 2, policy_loss: 1.5, value_loss: 0.5 },
+    { step: 100, time: 1, policy_loss: 2.0 },
+    { step: 300, time: 3, policy_loss: 1.2, value_loss: 0.4 },
+  ];
+
+  it('sorts history by step and leaves gaps for missing figures', () => {
+    const s = historySeries(history, ['policy_loss', 'value_loss']);
+    expect(s).toEqual([[100, 200, 300], [2.0, 1.5, 1.2], [null, 0.5, 0.4]]);
+    expect(hasLine(s)).toBe(true);
+    expect(hasLine(historySeries(history.slice(0, 1), ['policy_loss']))).toBe(false);
+  });
+
+  it('keeps a bounded history of actor samples', () => {
+    const actor = { games_per_min: 10, simulations_per_s: 5000, nn_evals_per_s: 100, mean_batch_fill: 0.5, games_played: 3 } as ActorStats;
+    let samples = pushSample([], actor, 1, 2);
+    samples = pushSample(samples, { ...actor, games_per_min: 12 }, 2, 2);
+    samples = pushSample(samples, { ...actor, games_per_min: 14 }, 3, 2);
+    expect(sampleSeries(samples, ['games_per_min'])).toEqual([[2, 3], [12, 14]]);
+  });
+
+  it('measures staleness', () => {
+    expect(staleness(100, 130)).toBe(30);
+    expect(staleness(undefined, 130)).toBeNull();
+  });
+});

@@ -1,0 +1,73 @@
+// The Play page's decisions, kept out of Svelte so they can be tested: who is who, what
+// the result and the bot's evaluation say in words, and what undo takes back.
+
+import type { GameRules, Outcome, Player, Position } from './games';
+
+/** Simulation presets offered on the Play page; `null` means the game's default. */
+export const STRENGTHS: readonly { id: string; label: string; simulations: number | null }[] = [
+  { id: 'quick', label: 'Quick (32 simulations)', simulations: 32 },
+  { id: 'normal', label: 'Normal (the game’s default)', simulations: null },
+  { id: 'strong', label: 'Strong (800 simulations)', simulations: 800 },
+  { id: 'custom', label: 'Custom…', simulations: null },
+];
+
+/** The result from the human's side, as the page announces it. */
+export function resultText(outcome: Outcome, human: Player): string | null {
+  if (outcome === null) return null;
+  if (outcome === 'draw') return 'Draw';
+  const winner: Player = outcome === 'first' ? 1 : 2;
+  return winner === human ? 'You win' : 'The bot wins';
+}
+
+/** The bot's value (its own point of view, in [-1, 1]) in words. */
+export function valueWords(value: number): string {
+  if (value > 0.6) return 'The bot thinks it is winning';
+  if (value > 0.2) return 'The bot thinks it is ahead';
+  if (value >= -0.2) return 'The bot thinks the game is about even';
+  if (value >= -0.6) return 'The bot thinks it is behind';
+  return 'The bot thinks it is losing';
+}
+
+/** Names of the two sides in a game's own words (X/O, red/yellow, black/white). */
+export function pieceNames(game: string): [string, string] {
+  switch (game) {
+    case 'connect4':
+      return ['red', 'yellow'];
+    case 'othello':
+      return ['black', 'white'];
+    default:
+      return ['X', 'O'];
+  }
+}
+
+/**
+ * The moves left after undo: takes back the human's last move and every bot move after
+ * it, so it is the human's turn again. Returns `moves` unchanged when the human has not
+ * moved yet (undo is then disabled).
+ */
+export function undoMoves(rules: GameRules, moves: readonly number[], human: Player): number[] {
+  // Whose move each ply was: the side to move before it. Passes count as moves.
+  let p: Position = rules.initial();
+  let lastHuman = -1;
+  moves.forEach((a, i) => {
+    if (p.toMove === human) lastHuman = i;
+    p = rules.apply(p, a);
+  });
+  return lastHuman < 0 ? moves.slice() : moves.slice(0, lastHuman);
+}
+
+/** Simulation count to send: a preset's number, the game's default (undefined), or the custom value. */
+export function simulationsFor(strengthId: string, custom: number): number | undefined {
+  // An emptied number box binds as null or NaN: fall back to the game's default.
+  if (strengthId === 'custom') return Number.isFinite(custom) ? Math.max(1, Math.round(custom)) : undefined;
+  return STRENGTHS.find((s) => s.id === strengthId)?.simulations ?? undefined;
+}
+
+/** The `top` best actions of a visit distribution, best first, skipping zeros. */
+export function topMoves(policy: readonly number[], top = 3): { action: number; share: number }[] {
+  return policy
+    .map((share, action) => ({ action, share }))
+    .filter((m) => m.share > 0)
+    .sort((a, b) => b.share - a.share || a.action - b.action)
+    .slice(0, top);
+}
