@@ -165,6 +165,13 @@ pub trait Game: Clone + Send + Sync + fmt::Debug + fmt::Display + 'static {
         Ok(action)
     }
 
+    /// The cells (row-major from the top-left, as in [`Game::cells`]) of the winning
+    /// line or lines, ascending, for highlighting; empty unless the game was won by
+    /// completing a line. Games without lines (Othello) keep this default.
+    fn winning_cells(&self) -> Vec<usize> {
+        Vec::new()
+    }
+
     /// Why a legal-range action is illegal here; games override this with specifics.
     fn illegal_reason(&self, _action: Action) -> String {
         "it is not among the legal moves in this position".to_string()

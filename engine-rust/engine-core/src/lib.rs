@@ -6,13 +6,18 @@
 //!   shape, action count, symmetries) that the actor writes into `replay.db` so the
 //!   trainer needs no game rules of its own.
 //! - [`registry`]: pick a game by name ([`GameKind`], [`EngineContext`], [`with_game!`]).
-//! - [`perft`]: one move-generation counting harness for every game.
-//! - the games: [`tictactoe`].
+//! - [`perft`]: one move-generation counting harness for every game (and distinct
+//!   positions by ply); `tests/data/perft.txt` holds the published counts it is held to.
+//! - the games, each on bitboards with its notation, symmetries and observation:
+//!   [`tictactoe`] (3×3), [`connect4`] (7 columns × 6 rows, the solvers' bit layout)
+//!   and [`othello`] (8×8, shift-based move generation).
 //!
 //! Actions are integers from the initial position (see `docs/CONTRACTS.md`, which this
 //! crate must match).
 
+pub mod connect4;
 pub mod game;
+pub mod othello;
 pub mod perft;
 pub mod registry;
 pub mod spec;

@@ -1,6 +1,8 @@
 //! Perft: count the leaf nodes of the game tree to a depth. One harness for every
 //! game; a finished game is a leaf (it is not expanded further).
 
+use std::collections::HashSet;
+
 use crate::game::{Action, Game};
 
 /// Number of move sequences of exactly `depth` plies from `pos`. A sequence that ends
@@ -29,6 +31,36 @@ fn perft_inner<G: Game>(pos: &G, depth: usize, bufs: &mut [Vec<Action>]) -> u64 
     total
 }
 
+/// Number of distinct positions (by [`Game::key`]) reachable from `start` in exactly
+/// `n` plies, for `n` in `0..=max_ply`. Breadth-first by ply; a finished position is
+/// counted but not expanded. (Every game here has its ply fixed by the position, so
+/// "reachable in exactly `n` plies" needs no care about transpositions of different
+/// lengths.)
+pub fn distinct_positions_by_ply<G: Game>(start: &G, max_ply: usize) -> Vec<u64> {
+    let mut counts = vec![1];
+    let mut frontier = vec![start.clone()];
+    let mut actions = Vec::new();
+    for ply in 1..=max_ply {
+        let mut seen = HashSet::new();
+        let mut next = Vec::new();
+        // The last layer is only counted, so its positions need not be kept.
+        let keep = ply < max_ply;
+        for pos in &frontier {
+            pos.legal_actions_into(&mut actions);
+            for &a in &actions {
+                let mut child = pos.clone();
+                child.apply_unchecked(a);
+                if seen.insert(child.key()) && keep {
+                    next.push(child);
+                }
+            }
+        }
+        counts.push(seen.len() as u64);
+        frontier = next;
+    }
+    counts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -40,5 +72,12 @@ mod tests {
         assert_eq!(perft(&TicTacToe::initial(), 1), 9);
         assert_eq!(perft(&TicTacToe::initial(), 2), 72);
         assert_eq!(perft(&TicTacToe::initial(), 4), 3024);
+    }
+
+    #[test]
+    fn tictactoe_distinct_positions() {
+        // The same figures as the depth-first enumeration in the tictactoe module.
+        let counts = distinct_positions_by_ply(&TicTacToe::initial(), 9);
+        assert_eq!(counts, vec![1, 9, 72, 252, 756, 1260, 1520, 1140, 390, 78]);
     }
 }

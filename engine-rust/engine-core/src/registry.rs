@@ -5,7 +5,9 @@
 
 use std::fmt;
 
+use crate::connect4::Connect4;
 use crate::game::{Action, Game, Outcome, PlayError, Player};
+use crate::othello::Othello;
 use crate::spec::GameSpec;
 use crate::tictactoe::TicTacToe;
 use crate::with_game;
@@ -14,6 +16,8 @@ use crate::with_game;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum GameKind {
     TicTacToe,
+    Connect4,
+    Othello,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -24,7 +28,7 @@ pub struct UnknownGame {
 }
 
 impl GameKind {
-    pub const ALL: &'static [GameKind] = &[GameKind::TicTacToe];
+    pub const ALL: &'static [GameKind] = &[GameKind::TicTacToe, GameKind::Connect4, GameKind::Othello];
 
     pub fn from_name(name: &str) -> Result<GameKind, UnknownGame> {
         let wanted = name.trim().to_ascii_lowercase().replace(['-', '_', ' '], "");
@@ -55,6 +59,8 @@ impl fmt::Display for GameKind {
 /// use engine_core::{with_game, Game, GameKind};
 /// let n = with_game!(GameKind::TicTacToe, G => G::spec().num_actions);
 /// assert_eq!(n, 9);
+/// let sizes: Vec<usize> = GameKind::ALL.iter().map(|&k| with_game!(k, G => G::spec().num_actions)).collect();
+/// assert_eq!(sizes, [9, 7, 65]);
 /// ```
 #[macro_export]
 macro_rules! with_game {
@@ -65,6 +71,16 @@ macro_rules! with_game {
                 type $G = $crate::tictactoe::TicTacToe;
                 $body
             }
+            $crate::GameKind::Connect4 => {
+                #[allow(dead_code)]
+                type $G = $crate::connect4::Connect4;
+                $body
+            }
+            $crate::GameKind::Othello => {
+                #[allow(dead_code)]
+                type $G = $crate::othello::Othello;
+                $body
+            }
         }
     };
 }
@@ -73,6 +89,19 @@ macro_rules! with_game {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum State {
     TicTacToe(TicTacToe),
+    Connect4(Connect4),
+    Othello(Othello),
+}
+
+/// Runs `$body` with `$g` bound to the position inside `$state`, whatever its game.
+macro_rules! with_state {
+    ($state:expr, $g:ident => $body:expr) => {
+        match $state {
+            State::TicTacToe($g) => $body,
+            State::Connect4($g) => $body,
+            State::Othello($g) => $body,
+        }
+    };
 }
 
 /// Steps positions of a game chosen by name:
@@ -108,32 +137,70 @@ impl EngineContext {
     pub fn reset(&self, _seed: u64) -> State {
         match self.kind {
             GameKind::TicTacToe => State::TicTacToe(TicTacToe::initial()),
+            GameKind::Connect4 => State::Connect4(Connect4::initial()),
+            GameKind::Othello => State::Othello(Othello::initial()),
         }
     }
 
+    /// Plays a checked action; `state` is untouched on error. A state of another game
+    /// than this context's is played by its own rules.
     pub fn step(&self, state: &State, action: i64) -> Result<State, PlayError> {
         match state {
             State::TicTacToe(g) => g.apply(action).map(State::TicTacToe),
+            State::Connect4(g) => g.apply(action).map(State::Connect4),
+            State::Othello(g) => g.apply(action).map(State::Othello),
         }
     }
 
     pub fn legal_actions(&self, state: &State) -> Vec<Action> {
-        match state {
-            State::TicTacToe(g) => g.legal_actions(),
-        }
+        with_state!(state, g => g.legal_actions())
     }
 
     pub fn outcome(&self, state: &State) -> Option<Outcome> {
-        match state {
-            State::TicTacToe(g) => g.outcome(),
-        }
+        with_state!(state, g => g.outcome())
     }
 
     pub fn to_move(&self, state: &State) -> Player {
-        match state {
-            State::TicTacToe(g) => g.to_move(),
-        }
+        with_state!(state, g => g.to_move())
     }
+
+    pub fn ply(&self, state: &State) -> usize {
+        with_state!(state, g => g.ply())
+    }
+
+    /// See [`Game::cells`].
+    pub fn cells(&self, state: &State) -> Vec<u8> {
+        with_state!(state, g => g.cells())
+    }
+
+    /// See [`Game::winning_cells`].
+    pub fn winning_cells(&self, state: &State) -> Vec<usize> {
+        with_state!(state, g => g.winning_cells())
+    }
+
+    /// The observation (`docs/CONTRACTS.md` §2), `spec().obs_len()` floats.
+    pub fn encode(&self, state: &State) -> Vec<f32> {
+        with_state!(state, g => {
+            let mut out = vec![0.0; spec_of(g).obs_len()];
+            g.encode(&mut out);
+            out
+        })
+    }
+
+    /// The action in this game's notation.
+    pub fn action_name(&self, action: Action) -> String {
+        with_game!(self.kind, G => G::action_name(action))
+    }
+
+    /// Parses one move in this game's notation.
+    pub fn parse_action(&self, text: &str) -> Result<Action, PlayError> {
+        with_game!(self.kind, G => G::parse_action(text))
+    }
+}
+
+/// The spec of a position's game, for code that has a value but no type name.
+fn spec_of<G: Game>(_: &G) -> &'static GameSpec {
+    G::spec()
 }
 
 #[cfg(test)]
@@ -144,7 +211,48 @@ mod tests {
     fn names_resolve() {
         assert_eq!(GameKind::from_name("TicTacToe").unwrap(), GameKind::TicTacToe);
         assert_eq!(GameKind::from_name("tic-tac-toe").unwrap(), GameKind::TicTacToe);
+        assert_eq!(GameKind::from_name("Connect4").unwrap(), GameKind::Connect4);
+        assert_eq!(GameKind::from_name("connect-4").unwrap(), GameKind::Connect4);
+        assert_eq!(GameKind::from_name(" othello ").unwrap(), GameKind::Othello);
         let err = GameKind::from_name("chess").unwrap_err();
-        assert!(err.to_string().contains("tictactoe"), "{err}");
+        assert_eq!(err.to_string(), "unknown game \"chess\": known games are tictactoe, connect4, othello");
+    }
+
+    #[test]
+    fn every_game_steps_by_name() {
+        // (game, moves in its notation, cells that must be set afterwards)
+        for (name, moves, first, second) in [
+            ("tictactoe", &["b2", "a1"][..], 4, 0),
+            ("connect4", &["4", "4"], 38, 31),
+            ("othello", &["f5", "d6"], 37, 43),
+        ] {
+            let ctx = EngineContext::new(name).unwrap();
+            assert_eq!(ctx.spec().name, name);
+            assert_eq!(ctx.kind().to_string(), name);
+            let mut s = ctx.reset(0);
+            for m in moves {
+                let a = ctx.parse_action(m).unwrap();
+                assert_eq!(&ctx.action_name(a), m);
+                s = ctx.step(&s, a as i64).unwrap();
+            }
+            let cells = ctx.cells(&s);
+            assert_eq!((cells[first], cells[second]), (1, 2), "{name}");
+            assert_eq!(ctx.to_move(&s), Player::First);
+            assert_eq!(ctx.ply(&s), 2);
+            assert_eq!(ctx.outcome(&s), None);
+            assert!(ctx.winning_cells(&s).is_empty());
+            let obs = ctx.encode(&s);
+            assert_eq!(obs.len(), ctx.spec().obs_len());
+            let n = ctx.spec().num_actions as i64;
+            assert!(matches!(ctx.step(&s, n), Err(PlayError::OutOfRange { .. })));
+            assert!(!ctx.legal_actions(&s).is_empty());
+        }
+        let ctx = EngineContext::new("connect4").unwrap();
+        let mut s = ctx.reset(0);
+        for a in [0, 1, 0, 1, 0, 1, 0] {
+            s = ctx.step(&s, a).unwrap();
+        }
+        assert_eq!(ctx.outcome(&s), Some(Outcome::Win(Player::First)));
+        assert_eq!(ctx.winning_cells(&s), vec![14, 21, 28, 35]);
     }
 }

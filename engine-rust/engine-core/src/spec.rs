@@ -48,7 +48,8 @@ impl GameSpec {
 /// Names: identity, rot90, rot180, rot270, flip_h, flip_v, transpose, anti_transpose.
 pub fn dihedral_cells(n: usize) -> Vec<(String, Vec<u16>)> {
     // Each map sends destination (r, c) to the source cell it reads from.
-    let maps: [(&str, fn(usize, usize, usize) -> (usize, usize)); 8] = [
+    type Map = fn(usize, usize, usize) -> (usize, usize);
+    let maps: [(&str, Map); 8] = [
         ("identity", |_, r, c| (r, c)),
         ("rot90", |n, r, c| (n - 1 - c, r)),
         ("rot180", |n, r, c| (n - 1 - r, n - 1 - c)),

@@ -19,6 +19,7 @@ use std::sync::OnceLock;
 use crate::game::{Action, Game, Outcome, PlayError, Player};
 use crate::spec::{dihedral_cells, GameSpec, Symmetry};
 
+#[rustfmt::skip]
 const LINES: [u16; 8] = [
     0b000_000_111, 0b000_111_000, 0b111_000_000, // rows
     0b001_001_001, 0b010_010_010, 0b100_100_100, // columns
@@ -36,7 +37,7 @@ pub struct TicTacToe {
 
 impl TicTacToe {
     fn has_line(bits: u16) -> bool {
-        LINES.iter().any(|&l| bits & l == l)
+        LINES.iter().any(|&l| l & !bits == 0)
     }
 
     /// The three cells of the first complete line, if any (for highlighting).
@@ -82,7 +83,7 @@ impl Game for TicTacToe {
     }
 
     fn to_move(&self) -> Player {
-        if (self.x | self.o).count_ones() % 2 == 0 {
+        if (self.x | self.o).count_ones().is_multiple_of(2) {
             Player::First
         } else {
             Player::Second
@@ -175,6 +176,22 @@ impl Game for TicTacToe {
     fn illegal_reason(&self, action: Action) -> String {
         format!("cell {} is already taken", Self::action_name(action))
     }
+
+    /// Every cell on a complete line: the last mark can finish two lines at once.
+    fn winning_cells(&self) -> Vec<usize> {
+        let lines = LINES.iter().filter(|&&l| self.x & l == l || self.o & l == l).fold(0u16, |acc, &l| acc | l);
+        (0..9).filter(|i| lines >> i & 1 == 1).collect()
+    }
+}
+
+impl TicTacToe {
+    /// This position with `sym` applied (see [`Symmetry`]: cell `i` of the result holds
+    /// what was in cell `sym.cells[i]`). Used to check that the spec's permutations
+    /// agree with the rules.
+    pub fn transformed(&self, sym: &Symmetry) -> TicTacToe {
+        let gather = |bits: u16| (0..9).filter(|&i| bits >> sym.cells[i] & 1 == 1).fold(0u16, |acc, i| acc | 1 << i);
+        TicTacToe { x: gather(self.x), o: gather(self.o) }
+    }
 }
 
 impl fmt::Display for TicTacToe {
@@ -258,6 +275,12 @@ mod tests {
         assert_eq!(won.outcome(), Some(Outcome::Win(Player::First)));
         assert!(matches!(won.apply(8), Err(PlayError::GameOver { .. })));
         assert_eq!(won.winning_line(), Some([0, 1, 2]));
+        assert_eq!(won.winning_cells(), vec![0, 1, 2]);
+        assert!(g.winning_cells().is_empty());
+        // X completes row 1 and column a with its last mark on a1.
+        let double = TicTacToe::from_actions(&[1, 4, 2, 5, 3, 7, 6, 8, 0]).unwrap();
+        assert_eq!(double.outcome(), Some(Outcome::Win(Player::First)));
+        assert_eq!(double.winning_cells(), vec![0, 1, 2, 3, 6]);
         assert_eq!(TicTacToe::from_actions(&[0, 0]).unwrap_err().0, 1);
     }
 
