@@ -39,7 +39,7 @@ run_suite() { # name, command...
 for suite in "${SUITES[@]}"; do
   case "$suite" in
     rust) run_suite rust cargo test --workspace ;;
-    python) run_suite python .venv/bin/python -m pytest -q trainer/tests ;;
+    python) run_suite python bash -c "cd trainer && ../.venv/bin/python -m pytest -q" ;;
     web) run_suite web bash -c 'cd web && npm run --silent check && npm test --silent' ;;
     e2e) run_suite e2e .venv/bin/python -m pytest -q -s tests/e2e ;;
     docker) run_suite docker scripts/check_docker.sh ;;

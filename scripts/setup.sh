@@ -59,7 +59,9 @@ FP_PY="$(fingerprint trainer/pyproject.toml)"
 if ! fresh python "$FP_PY"; then
   say "installing the trainer and its packages into .venv (first time: a few minutes)"
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e "trainer[test]"
+  # compat mode puts trainer/ on sys.path, so `import trainer` finds the package and
+  # not the outer folder of the same name when run from the repository root.
+  .venv/bin/python -m pip install --quiet -e "trainer[test]" --config-settings editable_mode=compat
   stamp python "$FP_PY"
 fi
 ORT_LIB="$(ls .venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.1.* 2>/dev/null | head -n1 || true)"

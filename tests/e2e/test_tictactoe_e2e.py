@@ -127,3 +127,14 @@ def test_browser_plays_on_the_pages(system):
                          capture_output=True, text=True, timeout=900)
     print(run.stdout[-6000:], run.stderr[-3000:])
     assert run.returncode == 0, f"browser tests failed:\n{run.stdout[-6000:]}\n{run.stderr[-3000:]}"
+
+
+def test_web_rules_agree_with_the_engine(system):
+    """The web app's TypeScript rules replay random games and compare every position
+    with the engine's answer from /api/state."""
+    env = dict(os.environ, ACTOR_URL=system.base)
+    run = subprocess.run(["npx", "vitest", "run", "src/lib/games/engine.test.ts"], cwd=ROOT / "web", env=env,
+                         capture_output=True, text=True, timeout=600)
+    print(run.stdout[-3000:])
+    assert run.returncode == 0, f"{run.stdout[-4000:]}\n{run.stderr[-2000:]}"
+    assert "skipped" not in run.stdout.split("Tests")[-1], "the engine comparison must run, not skip"

@@ -1,0 +1,80 @@
+"""`trainer train --data-dir data --game tictactoe [--config f.toml] [--set key=value ...]`"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from .config import GAMES, ConfigError, load_toml, parse_set_args
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="trainer", description="Cartridge trainer (docs/CONTRACTS.md)")
+    sub = p.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("train", help="train on the actor's replay.db and publish ONNX models",
+                       description="Settings: per-game defaults < --config TOML < --set and the flags "
+                                   "below. When a checkpoint is resumed, its saved settings replace "
+                                   "the per-game defaults.")
+    t.add_argument("--data-dir", default="data", help="data folder shared with the actor (default: data)")
+    t.add_argument("--game", required=True, choices=GAMES)
+    t.add_argument("--config", help="TOML file of config keys")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one config key (repeatable), e.g. --set batch_size=512")
+    # Shortcuts for common keys; None = not given, so they never mask a resumed setting.
+    t.add_argument("--control-port", type=int, help="control API port (default 8081; 0 disables)")
+    t.add_argument("--control-host", help="control API bind address (default 127.0.0.1)")
+    t.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default auto")
+    t.add_argument("--threads", type=int, help="torch intra-op threads (default 1)")
+    t.add_argument("--model", help="model size, e.g. b2c32, b6c64, t2 (default per game)")
+    t.add_argument("--max-steps", type=int, help="stop after this many steps (default: run until stopped)")
+    return p
+
+
+def setup_logging():
+    from rich.console import Console
+    from rich.logging import RichHandler
+
+    console = Console(stderr=True)
+    if console.is_terminal:
+        handler = RichHandler(console=console, show_path=False, log_time_format="%H:%M:%S")
+        fmt = "%(message)s"
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    logging.basicConfig(level=logging.INFO, format=fmt, handlers=[handler], force=True)
+    return console
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = setup_logging()
+    log = logging.getLogger("trainer")
+    from .checkpoint import CheckpointError
+    from .data import ReplayError
+    from .train import Trainer
+
+    try:
+        overrides = load_toml(args.config) if args.config else {}
+        overrides.update(parse_set_args(args.set))
+        flags = {"control_port": args.control_port, "control_host": args.control_host,
+                 "device": args.device, "threads": args.threads, "model": args.model,
+                 "max_steps": args.max_steps}
+        overrides.update({k: v for k, v in flags.items() if v is not None})
+        if "game" in overrides and overrides["game"] != args.game:
+            raise ConfigError(f"the config says game={overrides['game']!r} but --game is {args.game!r}")
+        if "data_dir" in overrides and overrides["data_dir"] != args.data_dir:
+            log.warning("data_dir in the config is ignored; --data-dir %s is used", args.data_dir)
+        overrides.pop("data_dir", None)
+        overrides.pop("game", None)
+        return Trainer(args.game, args.data_dir, overrides, console=console).run()
+    except (ConfigError, ReplayError, CheckpointError) as e:
+        log.error("%s", e)
+        return 2
+    except KeyboardInterrupt:
+        log.warning("interrupted twice: exiting without a final checkpoint")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

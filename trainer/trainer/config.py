@@ -1,0 +1,233 @@
+"""The one training config: a dataclass with a comment per field, per-game defaults,
+TOML file overrides, `--set key=value` overrides. Printed at start, saved in every
+checkpoint (so a resumed run keeps the settings it had, live changes included)."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+GAMES = ("tictactoe", "connect4", "othello")
+
+
+@dataclass
+class TrainConfig:
+    # --- run ---
+    game: str = "tictactoe"  # registry name; must equal meta.game of replay.db
+    data_dir: str = "data"  # the data folder shared with the actor (docs/CONTRACTS.md §4)
+    seed: int = 1337  # seeds torch, numpy (sampling) and the model init
+    device: str = "auto"  # auto | cpu | cuda; auto picks cuda when available
+    threads: int = 1  # torch intra-op threads; 1 leaves the other core to the actor
+    max_steps: int = 0  # stop after this many steps (0 = train until stopped)
+
+    # --- model ---
+    model: str = "b2c32"  # a key of model.MODEL_SIZES: resnet "bXcY" or transformer "tN"
+
+    # --- optimisation ---
+    batch_size: int = 256  # positions per step (live)
+    learning_rate: float = 2e-3  # peak LR after warmup (live)
+    min_lr_ratio: float = 0.1  # cosine decays the LR to learning_rate * min_lr_ratio
+    warmup_steps: int = 200  # linear warmup from ~0 to learning_rate
+    decay_steps: int = 100_000  # cosine length after warmup; the LR stays at the floor after it
+    weight_decay: float = 1e-4  # AdamW decoupled weight decay (weights only, not norms/biases)
+    grad_clip: float = 1.0  # max global grad norm (0 = no clipping)
+    value_loss_weight: float = 1.0  # total = policy CE + value_loss_weight * value MSE
+
+    # --- replay data ---
+    replay_window: int = 50_000  # keep the newest N positions; older ones are deleted
+    min_positions: int = 2_000  # no training before the DB holds this many positions
+    sample_ratio: float = 8.0  # cap on samples drawn / positions added since start (0 = no cap) (live)
+    augment: bool = True  # apply a random symmetry from the game spec to every sample
+    trim_interval: int = 100  # steps between replay window trims
+    trim_batch: int = 5_000  # rows per DELETE, so the actor never waits long on the write lock
+    wait_timeout_s: float = 5.0  # fallback poll when no file event arrives while waiting for data
+
+    # --- publishing / checkpoints / stats ---
+    publish_interval: int = 100  # steps between ONNX exports to models/latest.onnx (live)
+    keep_snapshots: int = 10  # most recent model_step_*.onnx kept
+    milestone_interval: int = 5_000  # snapshots at multiples of this are kept for good
+    onnx_exporter: str = "legacy"  # legacy (TorchScript, ~0.1 s) | dynamo (torch.export, ~1 s per publish)
+    export_tolerance: float = 1e-3  # max |torch - onnxruntime| accepted before publishing
+    checkpoint_interval: int = 500  # steps between full checkpoints
+    keep_checkpoints: int = 3  # most recent checkpoints kept (older ones deleted)
+    stats_interval: int = 20  # steps between stats.json updates and history entries
+    history_max: int = 1000  # stats.json history bound (docs/CONTRACTS.md §4)
+
+    # --- control API (docs/CONTRACTS.md §7) ---
+    control_host: str = "127.0.0.1"  # bind address of the control API
+    control_port: int = 8081  # 0 disables the control API
+
+
+# Per-game defaults: only what differs from the dataclass defaults (which suit TicTacToe).
+GAME_DEFAULTS: dict[str, dict[str, Any]] = {
+    "tictactoe": {},
+    "connect4": {
+        "model": "b4c64",
+        "learning_rate": 1e-3,
+        "replay_window": 500_000,
+        "min_positions": 20_000,
+        "sample_ratio": 4.0,
+        "publish_interval": 200,
+        "checkpoint_interval": 1_000,
+        "milestone_interval": 10_000,
+    },
+    "othello": {
+        "model": "b6c64",
+        "learning_rate": 1e-3,
+        "replay_window": 1_000_000,
+        "min_positions": 50_000,
+        "sample_ratio": 4.0,
+        "publish_interval": 200,
+        "checkpoint_interval": 1_000,
+        "milestone_interval": 10_000,
+    },
+}
+
+# Settings the control API may change while training runs, with their allowed range.
+LIVE_SETTINGS: dict[str, tuple[type, float, float]] = {
+    "learning_rate": (float, 1e-6, 1.0),
+    "batch_size": (int, 1, 65_536),
+    "sample_ratio": (float, 0.0, 1_000.0),
+    "publish_interval": (int, 1, 1_000_000),
+}
+
+# Keys about this invocation, not the run: a resumed run takes them from the command
+# line (or the defaults), never from the checkpoint, so `--max-steps 300` once does not
+# stop every later restart at step 300.
+INVOCATION_KEYS = ("data_dir", "device", "threads", "max_steps", "control_host", "control_port")
+
+# Keys that fix the shape of a run: a checkpoint written under other values cannot resume.
+RUN_IDENTITY_KEYS = ("game", "model")
+
+
+class ConfigError(ValueError):
+    """A config key or value that cannot be used; the message says which and why."""
+
+
+def field_types() -> dict[str, type]:
+    return {f.name: type(f.default) for f in fields(TrainConfig)}
+
+
+def coerce(key: str, value: Any) -> Any:
+    """Convert a TOML or command-line value to the field's type, or raise ConfigError."""
+    types = field_types()
+    if key not in types:
+        raise ConfigError(f"unknown config key {key!r}; known keys: {', '.join(types)}")
+    t = types[key]
+    try:
+        if t is bool:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on"):
+                return True
+            if isinstance(value, str) and value.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(value)
+        if t is int:
+            if isinstance(value, bool):
+                raise ValueError(value)
+            if isinstance(value, float):
+                if not value.is_integer():
+                    raise ValueError(value)
+                return int(value)
+            return int(str(value).replace("_", ""))
+        if t is float:
+            if isinstance(value, bool):
+                raise ValueError(value)
+            return float(value)
+        return str(value)
+    except ValueError:
+        raise ConfigError(f"config key {key!r} needs a {t.__name__}, got {value!r}") from None
+
+
+def parse_set_args(items: list[str]) -> dict[str, Any]:
+    """`["batch_size=512", "augment=false"]` -> `{"batch_size": 512, "augment": False}`."""
+    out: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"--set expects key=value, got {item!r}")
+        key, value = item.split("=", 1)
+        key = key.strip()
+        out[key] = coerce(key, value.strip())
+    return out
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    """Read a flat TOML file of config keys (sections are flattened, so `[replay]` may
+    group keys for readability)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file {p} does not exist")
+    try:
+        raw = tomllib.loads(p.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"config file {p} is not valid TOML: {e}") from None
+    flat: dict[str, Any] = {}
+    for k, v in raw.items():
+        if isinstance(v, dict):
+            flat.update(v)
+        else:
+            flat[k] = v
+    return {k: coerce(k, v) for k, v in flat.items()}
+
+
+def validate(cfg: TrainConfig) -> TrainConfig:
+    from .model import MODEL_SIZES  # local import: model pulls in torch
+
+    if cfg.game not in GAMES:
+        raise ConfigError(f"unknown game {cfg.game!r}; known games: {', '.join(GAMES)}")
+    if cfg.model not in MODEL_SIZES:
+        raise ConfigError(f"unknown model size {cfg.model!r}; known sizes: {', '.join(MODEL_SIZES)}")
+    if cfg.onnx_exporter not in ("legacy", "dynamo"):
+        raise ConfigError(f"onnx_exporter must be legacy or dynamo, got {cfg.onnx_exporter!r}")
+    if cfg.device not in ("auto", "cpu", "cuda"):
+        raise ConfigError(f"device must be auto, cpu or cuda, got {cfg.device!r}")
+    for key, (_, lo, hi) in LIVE_SETTINGS.items():
+        v = getattr(cfg, key)
+        if not lo <= v <= hi:
+            raise ConfigError(f"{key} must be in [{lo}, {hi}], got {v}")
+    positive = ("threads", "replay_window", "trim_interval", "trim_batch", "keep_snapshots",
+                "milestone_interval", "checkpoint_interval", "keep_checkpoints",
+                "stats_interval", "history_max")
+    for key in positive:
+        if getattr(cfg, key) < 1:
+            raise ConfigError(f"{key} must be at least 1, got {getattr(cfg, key)}")
+    if cfg.min_positions < 1 or cfg.min_positions > cfg.replay_window:
+        raise ConfigError(f"min_positions must be in [1, replay_window={cfg.replay_window}], "
+                          f"got {cfg.min_positions}")
+    if cfg.max_steps < 0 or cfg.warmup_steps < 0 or cfg.decay_steps < 0:
+        raise ConfigError("max_steps, warmup_steps and decay_steps must be >= 0")
+    if not 0.0 <= cfg.min_lr_ratio <= 1.0:
+        raise ConfigError(f"min_lr_ratio must be in [0, 1], got {cfg.min_lr_ratio}")
+    if not 0 <= cfg.control_port <= 65535:
+        raise ConfigError(f"control_port must be in [0, 65535], got {cfg.control_port}")
+    return cfg
+
+
+def build_config(game: str, overrides: dict[str, Any], base: dict[str, Any] | None = None) -> TrainConfig:
+    """Defaults < per-game defaults (or `base`, a resumed checkpoint's config) < overrides."""
+    if game not in GAMES:
+        raise ConfigError(f"unknown game {game!r}; known games: {', '.join(GAMES)}")
+    values: dict[str, Any] = {}
+    if base is None:
+        values.update(GAME_DEFAULTS[game])
+    else:
+        known = field_types()
+        # A checkpoint from an older trainer may lack newer keys (dataclass default
+        # then) or carry removed ones (dropped).
+        values.update({k: v for k, v in base.items() if k in known and k not in INVOCATION_KEYS})
+    values.update(overrides)
+    values["game"] = game
+    return validate(TrainConfig(**values))
+
+
+def to_dict(cfg: TrainConfig) -> dict[str, Any]:
+    return dataclasses.asdict(cfg)
+
+
+def format_config(cfg: TrainConfig) -> str:
+    width = max(len(f.name) for f in fields(cfg))
+    return "\n".join(f"  {f.name:<{width}} = {getattr(cfg, f.name)!r}" for f in fields(cfg))
