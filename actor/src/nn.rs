@@ -1,0 +1,424 @@
+//! ONNX Runtime: finding and loading the library, loading model files that match
+//! docs/CONTRACTS.md §3, evaluating batches, and watching `models/latest.onnx` for new
+//! versions.
+//!
+//! The runtime is loaded dynamically (the `libonnxruntime.so.1.*` inside the PyPI
+//! `onnxruntime` wheel of the project's virtual environment), once, in `main`, before
+//! any thread starts.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use engine_core::{Game, GameSpec};
+use ort::environment::Environment;
+use ort::session::Session;
+use ort::value::TensorRef;
+
+use crate::mcts::{EvalOutput, Evaluator, MctsError};
+
+/// How to get the library. `ort` is built with the `api-22` feature, so ONNX Runtime
+/// 1.22 or newer loads (the wheel ships 1.31); `ort` refuses older ones with a message
+/// naming both versions, and this hint is added to it.
+pub const ORT_HINT: &str = "install it with `.venv/bin/pip install onnxruntime` (or run ./start_training.sh, which creates .venv), or pass --ort-lib /path/to/libonnxruntime.so.1.x / set ORT_DYLIB_PATH";
+
+#[derive(Debug, thiserror::Error)]
+pub enum NnError {
+    #[error("ONNX Runtime library not found (looked in: {searched}); {hint}")]
+    LibraryNotFound { searched: String, hint: &'static str },
+    #[error("cannot load ONNX Runtime from {path}: {reason}; {hint}")]
+    LibraryLoad { path: PathBuf, reason: String, hint: &'static str },
+    #[error("ONNX Runtime is not initialised (call nn::init_runtime first)")]
+    NotInitialised,
+    #[error("cannot read model {path}: {reason}")]
+    Read { path: PathBuf, reason: String },
+    #[error("model {path} is not a loadable ONNX model: {reason}")]
+    Load { path: PathBuf, reason: String },
+    #[error("model {path} does not match this actor: {reason}")]
+    Mismatch { path: PathBuf, reason: String },
+    #[error("inference failed: {0}")]
+    Run(String),
+}
+
+static ENV: OnceLock<Environment> = OnceLock::new();
+
+/// Where the library is looked for, in order: `explicit` (`--ort-lib`), then
+/// `ORT_DYLIB_PATH`, then `.venv/lib/python3*/site-packages/onnxruntime/capi/
+/// libonnxruntime.so.1.*` under the current folder and every ancestor folder of the
+/// current folder and of the executable.
+pub fn find_ort_library(explicit: Option<&Path>) -> Result<PathBuf, NnError> {
+    if let Some(p) = explicit {
+        return if p.is_file() {
+            Ok(p.to_path_buf())
+        } else {
+            Err(NnError::LibraryNotFound {
+                searched: format!("--ort-lib {} (no such file)", p.display()),
+                hint: ORT_HINT,
+            })
+        };
+    }
+    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
+        let p = PathBuf::from(p);
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(NnError::LibraryNotFound {
+                searched: format!("ORT_DYLIB_PATH={} (no such file)", p.display()),
+                hint: ORT_HINT,
+            })
+        };
+    }
+    let mut roots: Vec<PathBuf> = Vec::new();
+    if let Ok(cwd) = std::env::current_dir() {
+        roots.extend(cwd.ancestors().map(Path::to_path_buf));
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(dir) = exe.parent() {
+            roots.extend(dir.ancestors().map(Path::to_path_buf));
+        }
+    }
+    roots.dedup();
+    for root in &roots {
+        if let Some(p) = find_in_venv(&root.join(".venv")) {
+            return Ok(p);
+        }
+    }
+    Err(NnError::LibraryNotFound {
+        searched: format!(
+            "--ort-lib, ORT_DYLIB_PATH, .venv/lib/python3*/site-packages/onnxruntime/capi/ under {}",
+            roots.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        ),
+        hint: ORT_HINT,
+    })
+}
+
+/// The newest `libonnxruntime.so.1.*` in a virtual environment, if any.
+fn find_in_venv(venv: &Path) -> Option<PathBuf> {
+    let lib = venv.join("lib");
+    let mut found: Vec<PathBuf> = Vec::new();
+    for py in std::fs::read_dir(&lib).ok()?.flatten() {
+        if !py.file_name().to_string_lossy().starts_with("python3") {
+            continue;
+        }
+        let capi = py.path().join("site-packages/onnxruntime/capi");
+        for f in std::fs::read_dir(&capi).into_iter().flatten().flatten() {
+            let name = f.file_name().to_string_lossy().to_string();
+            if name.starts_with("libonnxruntime.so.1.") {
+                found.push(f.path());
+            }
+        }
+    }
+    found.sort();
+    found.pop()
+}
+
+/// Loads ONNX Runtime (once per process) and returns the library's path. Safe to call
+/// again; later calls return the environment already made.
+pub fn init_runtime(explicit: Option<&Path>) -> Result<PathBuf, NnError> {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    if let Some(p) = PATH.get() {
+        return Ok(p.clone());
+    }
+    let path = find_ort_library(explicit)?;
+    let builder = ort::init_from(&path).map_err(|e| NnError::LibraryLoad {
+        path: path.clone(),
+        reason: e.to_string(),
+        hint: ORT_HINT,
+    })?;
+    let env = builder.with_name("cartridge-actor").with_telemetry(false).build().map_err(|e| NnError::LibraryLoad {
+        path: path.clone(),
+        reason: e.to_string(),
+        hint: ORT_HINT,
+    })?;
+    let _ = ENV.set(env);
+    let _ = PATH.set(path.clone());
+    Ok(path)
+}
+
+/// Whether [`init_runtime`] has succeeded in this process.
+pub fn runtime_ready() -> bool {
+    ENV.get().is_some()
+}
+
+/// What a model file says about itself (its `cartridge.*` metadata, §3).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ModelInfo {
+    pub path: PathBuf,
+    pub game: String,
+    pub obs_version: u32,
+    pub obs_shape: [usize; 3],
+    pub num_actions: usize,
+    pub arch: Option<String>,
+    /// `cartridge.step`: the model version.
+    pub step: i64,
+}
+
+/// A loaded model. The session is behind a mutex because running it needs `&mut`;
+/// each self-play worker loads its own, so the lock is only shared with nobody or with
+/// HTTP play requests.
+pub struct NnModel {
+    session: Mutex<Session>,
+    pub info: ModelInfo,
+    /// `value` output is `[N]` rather than `[N, 1]`; both are accepted.
+    obs_len: usize,
+}
+
+impl std::fmt::Debug for NnModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NnModel").field("info", &self.info).finish()
+    }
+}
+
+fn meta_field(path: &Path, meta: &ort::session::ModelMetadata<'_>, key: &str) -> Result<String, NnError> {
+    meta.custom(key).ok_or_else(|| NnError::Mismatch {
+        path: path.to_path_buf(),
+        reason: format!("metadata property `{key}` is missing (docs/CONTRACTS.md §3)"),
+    })
+}
+
+impl NnModel {
+    /// Loads `path` and checks it against `spec` (game, obs_version, obs_shape,
+    /// num_actions, input/output names), then runs one dummy batch to check the output
+    /// shapes.
+    pub fn load(path: &Path, spec: &GameSpec, intra_threads: usize) -> Result<NnModel, NnError> {
+        let env = ENV.get().ok_or(NnError::NotInitialised)?;
+        // Read the bytes first: the trainer may replace the file at any moment, and a
+        // single read sees one whole version (the rename is atomic).
+        let bytes =
+            std::fs::read(path).map_err(|e| NnError::Read { path: path.to_path_buf(), reason: e.to_string() })?;
+        let load_err = |reason: String| NnError::Load { path: path.to_path_buf(), reason };
+        let session = Session::builder(env)
+            .map_err(|e| load_err(e.to_string()))?
+            .with_intra_threads(intra_threads.max(1))
+            .map_err(|e| load_err(e.to_string()))?
+            .with_inter_threads(1)
+            .map_err(|e| load_err(e.to_string()))?
+            .commit_from_memory(&bytes)
+            .map_err(|e| load_err(e.to_string()))?;
+
+        let mismatch = |reason: String| NnError::Mismatch { path: path.to_path_buf(), reason };
+        let meta = session.metadata().map_err(|e| load_err(e.to_string()))?;
+        let game = meta_field(path, &meta, "cartridge.game")?;
+        let obs_version_s = meta_field(path, &meta, "cartridge.obs_version")?;
+        let obs_shape_s = meta_field(path, &meta, "cartridge.obs_shape")?;
+        let num_actions_s = meta_field(path, &meta, "cartridge.num_actions")?;
+        let step_s = meta_field(path, &meta, "cartridge.step")?;
+        let arch = meta.custom("cartridge.arch");
+        drop(meta);
+
+        if game != spec.name {
+            return Err(mismatch(format!("it is a model for {game:?}, this actor plays {:?}", spec.name)));
+        }
+        let obs_version: u32 = obs_version_s
+            .trim()
+            .parse()
+            .map_err(|_| mismatch(format!("cartridge.obs_version {obs_version_s:?} is not a number")))?;
+        if obs_version != spec.obs_version {
+            return Err(mismatch(format!(
+                "obs_version {obs_version}, this actor encodes version {}",
+                spec.obs_version
+            )));
+        }
+        let dims: Vec<usize> = obs_shape_s
+            .split(',')
+            .map(|d| d.trim().parse::<usize>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| mismatch(format!("cartridge.obs_shape {obs_shape_s:?} is not C,H,W")))?;
+        let expected_shape = spec.obs_shape();
+        if dims.as_slice() != expected_shape.as_slice() {
+            return Err(mismatch(format!(
+                "obs_shape {obs_shape_s}, this actor's is {}",
+                expected_shape.map(|d| d.to_string()).join(",")
+            )));
+        }
+        let num_actions: usize = num_actions_s
+            .trim()
+            .parse()
+            .map_err(|_| mismatch(format!("cartridge.num_actions {num_actions_s:?} is not a number")))?;
+        if num_actions != spec.num_actions {
+            return Err(mismatch(format!("num_actions {num_actions}, this actor's game has {}", spec.num_actions)));
+        }
+        let step: i64 =
+            step_s.trim().parse().map_err(|_| mismatch(format!("cartridge.step {step_s:?} is not a number")))?;
+
+        let inputs: Vec<&str> = session.inputs().iter().map(|o| o.name()).collect();
+        if !inputs.contains(&"obs") {
+            return Err(mismatch(format!("no input named `obs` (inputs: {inputs:?})")));
+        }
+        let outputs: Vec<&str> = session.outputs().iter().map(|o| o.name()).collect();
+        for want in ["policy", "value"] {
+            if !outputs.contains(&want) {
+                return Err(mismatch(format!("no output named `{want}` (outputs: {outputs:?})")));
+            }
+        }
+
+        let model = NnModel {
+            session: Mutex::new(session),
+            info: ModelInfo {
+                path: path.to_path_buf(),
+                game,
+                obs_version,
+                obs_shape: expected_shape,
+                num_actions,
+                arch,
+                step,
+            },
+            obs_len: spec.obs_len(),
+        };
+        // A model can carry the right metadata and still compute the wrong shapes.
+        let probe = vec![0.0f32; 2 * model.obs_len];
+        model.run(&probe, 2).map_err(|e| mismatch(format!("a test batch failed: {e}")))?;
+        Ok(model)
+    }
+
+    /// Evaluates `n` observations (`n × C×H×W` floats): policy logits `[n × A]` and
+    /// values `[n]`.
+    pub fn run(&self, obs: &[f32], n: usize) -> Result<EvalOutput, NnError> {
+        if obs.len() != n * self.obs_len {
+            return Err(NnError::Run(format!("{} floats for {n} observations of {}", obs.len(), self.obs_len)));
+        }
+        if n == 0 {
+            return Ok(EvalOutput::default());
+        }
+        let [c, h, w] = self.info.obs_shape;
+        let shape = [n as i64, c as i64, h as i64, w as i64];
+        let input = TensorRef::from_array_view((shape, obs)).map_err(|e| NnError::Run(e.to_string()))?;
+        let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
+        let outputs = session.run(ort::inputs!["obs" => input]).map_err(|e| NnError::Run(e.to_string()))?;
+        let (pshape, policy) =
+            outputs["policy"].try_extract_tensor::<f32>().map_err(|e| NnError::Run(format!("policy: {e}")))?;
+        let a = self.info.num_actions;
+        if pshape.len() != 2 || pshape[0] != n as i64 || pshape[1] != a as i64 {
+            return Err(NnError::Run(format!("policy has shape {:?}, expected [{n}, {a}]", &pshape[..])));
+        }
+        let (vshape, value) =
+            outputs["value"].try_extract_tensor::<f32>().map_err(|e| NnError::Run(format!("value: {e}")))?;
+        let ok = matches!(&vshape[..], [m] if *m == n as i64) || matches!(&vshape[..], [m, 1] if *m == n as i64);
+        if !ok {
+            return Err(NnError::Run(format!("value has shape {:?}, expected [{n}] or [{n}, 1]", &vshape[..])));
+        }
+        Ok(EvalOutput { logits: policy.to_vec(), values: value.to_vec() })
+    }
+}
+
+/// [`Evaluator`] over a shared [`NnModel`].
+#[derive(Clone, Debug)]
+pub struct NnEvaluator(pub Arc<NnModel>);
+
+impl<G: Game> Evaluator<G> for NnEvaluator {
+    fn evaluate(&mut self, states: &[G], obs: &[f32]) -> Result<EvalOutput, MctsError> {
+        self.0.run(obs, states.len()).map_err(|e| MctsError::Evaluator(e.to_string()))
+    }
+
+    fn model_version(&self) -> Option<i64> {
+        Some(self.0.info.step)
+    }
+}
+
+/// A file's identity, to notice a replaced `latest.onnx` cheaply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileSig {
+    pub modified: Option<SystemTime>,
+    pub len: u64,
+    pub inode: u64,
+}
+
+pub fn file_sig(path: &Path) -> Option<FileSig> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    Some(FileSig { modified: m.modified().ok(), len: m.len(), inode: m.ino() })
+}
+
+/// What a poll of the models folder found.
+#[derive(Debug)]
+pub enum WatchEvent {
+    Unchanged,
+    Loaded(ModelInfo),
+    Rejected { path: PathBuf, reason: String },
+}
+
+/// Watches `DATA_DIR/models/latest.onnx` by polling its inode, size and mtime (cheap:
+/// one `stat`), at most every `interval`. The trainer publishes by rename, so a new
+/// inode means a complete new file. A file that fails to load is remembered and not
+/// retried until it changes; the model in use stays.
+pub struct ModelWatcher {
+    pub path: PathBuf,
+    spec: &'static GameSpec,
+    intra_threads: usize,
+    interval: Duration,
+    last_poll: Option<Instant>,
+    seen: Option<FileSig>,
+    current: Option<Arc<NnModel>>,
+}
+
+impl ModelWatcher {
+    pub fn new(models_dir: &Path, spec: &'static GameSpec, intra_threads: usize, interval: Duration) -> ModelWatcher {
+        ModelWatcher {
+            path: models_dir.join("latest.onnx"),
+            spec,
+            intra_threads,
+            interval,
+            last_poll: None,
+            seen: None,
+            current: None,
+        }
+    }
+
+    pub fn current(&self) -> Option<Arc<NnModel>> {
+        self.current.clone()
+    }
+
+    /// Checks the file (rate-limited) and loads it if it changed.
+    pub fn poll(&mut self) -> WatchEvent {
+        if let Some(t) = self.last_poll {
+            if t.elapsed() < self.interval {
+                return WatchEvent::Unchanged;
+            }
+        }
+        self.poll_now()
+    }
+
+    /// Checks the file now, ignoring the rate limit.
+    pub fn poll_now(&mut self) -> WatchEvent {
+        self.last_poll = Some(Instant::now());
+        let Some(sig) = file_sig(&self.path) else { return WatchEvent::Unchanged };
+        if self.seen == Some(sig) {
+            return WatchEvent::Unchanged;
+        }
+        self.seen = Some(sig);
+        match NnModel::load(&self.path, self.spec, self.intra_threads) {
+            Ok(model) => {
+                let info = model.info.clone();
+                self.current = Some(Arc::new(model));
+                WatchEvent::Loaded(info)
+            }
+            Err(e) => WatchEvent::Rejected { path: self.path.clone(), reason: e.to_string() },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn explicit_missing_library_is_a_clear_error() {
+        let err = find_ort_library(Some(Path::new("/nonexistent/libonnxruntime.so.1.99"))).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("/nonexistent/libonnxruntime.so.1.99") && msg.contains("pip install onnxruntime"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn venv_search_picks_the_versioned_library() {
+        let dir = tempfile::tempdir().unwrap();
+        let capi = dir.path().join(".venv/lib/python3.11/site-packages/onnxruntime/capi");
+        std::fs::create_dir_all(&capi).unwrap();
+        assert!(find_in_venv(&dir.path().join(".venv")).is_none());
+        std::fs::write(capi.join("libonnxruntime_providers_shared.so"), b"").unwrap();
+        std::fs::write(capi.join("libonnxruntime.so.1.31.1"), b"").unwrap();
+        assert_eq!(find_in_venv(&dir.path().join(".venv")).unwrap(), capi.join("libonnxruntime.so.1.31.1"));
+    }
+}

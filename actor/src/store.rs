@@ -1,0 +1,430 @@
+//! `replay.db`: the SQLite replay database of docs/CONTRACTS.md §5 (schema must match
+//! it exactly; the trainer's reader depends on it).
+//!
+//! The actor is the only writer of games: one writer thread ([`spawn_writer`]) owns a
+//! [`Store`] and commits each finished game in one transaction. Readers (the HTTP
+//! replay routes) open their own connection and run one short `SELECT` at a time, so
+//! WAL checkpoints are never held back.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use engine_core::GameSpec;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use serde::Serialize;
+
+use crate::selfplay::Telemetry;
+
+pub const SCHEMA_VERSION: &str = "1";
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{path}: {source}")]
+    Sqlite { path: PathBuf, source: rusqlite::Error },
+    #[error("{path} holds {found} games, but the actor was asked to play {wanted}; use another --data-dir (one data folder is one game) or --game {found}")]
+    OtherGame { path: PathBuf, found: String, wanted: String },
+    #[error("{path} has replay schema version {found:?}; this actor writes version {SCHEMA_VERSION}. Move it away or use another --data-dir")]
+    OtherSchema { path: PathBuf, found: String },
+    #[error("{path} is not a Cartridge replay database (it has tables but no `meta` table); nothing was changed. Move it away or use another --data-dir")]
+    NotReplayDb { path: PathBuf },
+    #[error("{path} was written for a different {game} spec ({what}); nothing was changed. Use a fresh --data-dir")]
+    OtherSpec { path: PathBuf, game: String, what: String },
+    #[error("{path} has no replay database yet")]
+    Missing { path: PathBuf },
+}
+
+/// One position of a finished game, with its training targets.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PositionRecord {
+    pub ply: u32,
+    /// `C × H × W` floats (§2).
+    pub obs: Vec<f32>,
+    /// MCTS visit distribution over all actions.
+    pub policy: Vec<f32>,
+    /// Final outcome from this position's side to move: +1/0/-1.
+    pub value: f32,
+    /// The search's root value estimate, side to move.
+    pub root_value: f32,
+}
+
+/// A finished self-play game, ready to write.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FinishedGame {
+    pub created_at: f64,
+    pub model_version: Option<i64>,
+    pub moves: Vec<u16>,
+    /// +1 first player won, -1 second won, 0 draw.
+    pub outcome: i8,
+    pub positions: Vec<PositionRecord>,
+}
+
+/// A `games` row, as the replay routes return it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GameRow {
+    pub id: i64,
+    pub created_at: f64,
+    pub model_version: Option<i64>,
+    pub num_moves: i64,
+    pub outcome: i64,
+    pub moves: Vec<i64>,
+}
+
+/// A `positions` row without the observation.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PositionRow {
+    pub ply: i64,
+    pub policy: Vec<f32>,
+    pub root_value: f64,
+    pub value: f64,
+}
+
+pub fn f32s_to_blob(xs: &[f32]) -> Vec<u8> {
+    xs.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+pub fn blob_to_f32s(b: &[u8]) -> Vec<f32> {
+    b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+}
+
+const SCHEMA: &str = "
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE games (
+  id            INTEGER PRIMARY KEY,
+  created_at    REAL    NOT NULL,
+  model_version INTEGER,
+  num_moves     INTEGER NOT NULL,
+  outcome       INTEGER NOT NULL,
+  moves         TEXT    NOT NULL
+);
+CREATE TABLE positions (
+  id          INTEGER PRIMARY KEY,
+  game_id     INTEGER NOT NULL,
+  ply         INTEGER NOT NULL,
+  obs         BLOB    NOT NULL,
+  policy      BLOB    NOT NULL,
+  value       REAL    NOT NULL,
+  root_value  REAL    NOT NULL
+);
+CREATE INDEX positions_game ON positions(game_id);
+";
+
+/// The writer's connection to `replay.db`.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens `path`, creating the schema and `meta` rows if the file is new. A database
+    /// of another game, another schema version or another spec is refused and left
+    /// untouched.
+    pub fn open(path: &Path, spec: &GameSpec) -> Result<Store, StoreError> {
+        let sql = |source| StoreError::Sqlite { path: path.to_path_buf(), source };
+        let conn = Connection::open(path).map_err(sql)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(sql)?;
+        // NORMAL in WAL mode: a committed game survives a process kill (only a power cut
+        // can lose the last transactions), and commits stay cheap.
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(sql)?;
+
+        let has_meta: bool = conn
+            .query_row("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='meta'", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map_err(sql)?
+            > 0;
+        if !has_meta {
+            let tables: i64 = conn
+                .query_row("SELECT count(*) FROM sqlite_master WHERE type='table'", [], |r| r.get(0))
+                .map_err(sql)?;
+            if tables > 0 {
+                return Err(StoreError::NotReplayDb { path: path.to_path_buf() });
+            }
+            let spec_json = serde_json::to_string(spec).expect("GameSpec serialises");
+            let tx = conn.unchecked_transaction().map_err(sql)?;
+            tx.execute_batch(SCHEMA).map_err(sql)?;
+            for (k, v) in [("schema_version", SCHEMA_VERSION), ("game", spec.name), ("spec", spec_json.as_str())] {
+                tx.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![k, v]).map_err(sql)?;
+            }
+            tx.commit().map_err(sql)?;
+        } else {
+            check_meta(&conn, path, spec)?;
+        }
+        Ok(Store { conn, path: path.to_path_buf() })
+    }
+
+    /// Writes one finished game and its positions in one transaction; returns its id.
+    pub fn write_game(&mut self, g: &FinishedGame) -> Result<i64, StoreError> {
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sqlite { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(sql)?;
+        let moves = serde_json::to_string(&g.moves).expect("moves serialise");
+        tx.execute(
+            "INSERT INTO games (created_at, model_version, num_moves, outcome, moves) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![g.created_at, g.model_version, g.moves.len() as i64, g.outcome as i64, moves],
+        )
+        .map_err(sql)?;
+        let id = tx.last_insert_rowid();
+        {
+            let mut stmt = tx
+                .prepare_cached("INSERT INTO positions (game_id, ply, obs, policy, value, root_value) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                .map_err(sql)?;
+            for p in &g.positions {
+                stmt.execute(params![
+                    id,
+                    p.ply as i64,
+                    f32s_to_blob(&p.obs),
+                    f32s_to_blob(&p.policy),
+                    p.value as f64,
+                    p.root_value as f64
+                ])
+                .map_err(sql)?;
+            }
+        }
+        tx.commit().map_err(sql)?;
+        Ok(id)
+    }
+}
+
+/// Refuses a database of another game, schema or spec.
+fn check_meta(conn: &Connection, path: &Path, spec: &GameSpec) -> Result<(), StoreError> {
+    let sql = |source| StoreError::Sqlite { path: path.to_path_buf(), source };
+    let get = |k: &str| -> Result<Option<String>, StoreError> {
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0)).optional().map_err(sql)
+    };
+    let version = get("schema_version")?.unwrap_or_default();
+    if version != SCHEMA_VERSION {
+        return Err(StoreError::OtherSchema { path: path.to_path_buf(), found: version });
+    }
+    let game = get("game")?.unwrap_or_default();
+    if game != spec.name {
+        return Err(StoreError::OtherGame { path: path.to_path_buf(), found: game, wanted: spec.name.to_string() });
+    }
+    // The trainer shapes its network from the stored spec; positions of another shape
+    // would not fit. Other differences (symmetry names, display name) are harmless.
+    if let Some(stored) = get("spec")? {
+        let v: serde_json::Value = serde_json::from_str(&stored).unwrap_or(serde_json::Value::Null);
+        let ours = serde_json::to_value(spec).expect("GameSpec serialises");
+        for key in ["obs_version", "obs_channels", "rows", "cols", "num_actions"] {
+            if v.get(key) != ours.get(key) {
+                return Err(StoreError::OtherSpec {
+                    path: path.to_path_buf(),
+                    game,
+                    what: format!(
+                        "stored {key} = {}, this actor's = {}",
+                        v.get(key).unwrap_or(&serde_json::Value::Null),
+                        ours[key]
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// For `actor serve`, which never writes: refuses an existing `replay.db` of another
+/// game, schema or spec (a missing one is fine: self-play has not started yet).
+pub fn check_existing(path: &Path, spec: &GameSpec) -> Result<(), StoreError> {
+    match open_reader(path) {
+        Ok(conn) => {
+            let has_meta: i64 = conn
+                .query_row("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='meta'", [], |r| r.get(0))
+                .map_err(|source| StoreError::Sqlite { path: path.to_path_buf(), source })?;
+            if has_meta == 0 {
+                return Err(StoreError::NotReplayDb { path: path.to_path_buf() });
+            }
+            check_meta(&conn, path, spec)
+        }
+        Err(StoreError::Missing { .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// A read-only connection for the replay routes; `Missing` before any game is written.
+pub fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    if !path.exists() {
+        return Err(StoreError::Missing { path: path.to_path_buf() });
+    }
+    let sql = |source| StoreError::Sqlite { path: path.to_path_buf(), source };
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(sql)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
+    Ok(conn)
+}
+
+fn row_to_game(r: &rusqlite::Row<'_>) -> rusqlite::Result<GameRow> {
+    let moves: String = r.get(5)?;
+    Ok(GameRow {
+        id: r.get(0)?,
+        created_at: r.get(1)?,
+        model_version: r.get(2)?,
+        num_moves: r.get(3)?,
+        outcome: r.get(4)?,
+        moves: serde_json::from_str(&moves).unwrap_or_default(),
+    })
+}
+
+/// The newest `limit` games, newest first.
+pub fn recent_games(conn: &Connection, limit: u32) -> rusqlite::Result<Vec<GameRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, created_at, model_version, num_moves, outcome, moves FROM games ORDER BY id DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit as i64], row_to_game)?;
+    rows.collect()
+}
+
+/// One game and whatever of its positions the trainer has not trimmed yet.
+pub fn game_with_positions(conn: &Connection, id: i64) -> rusqlite::Result<Option<(GameRow, Vec<PositionRow>)>> {
+    let game = conn
+        .query_row(
+            "SELECT id, created_at, model_version, num_moves, outcome, moves FROM games WHERE id = ?1",
+            [id],
+            row_to_game,
+        )
+        .optional()?;
+    let Some(game) = game else { return Ok(None) };
+    let mut stmt =
+        conn.prepare_cached("SELECT ply, policy, root_value, value FROM positions WHERE game_id = ?1 ORDER BY ply")?;
+    let positions = stmt
+        .query_map([id], |r| {
+            let blob: Vec<u8> = r.get(1)?;
+            Ok(PositionRow { ply: r.get(0)?, policy: blob_to_f32s(&blob), root_value: r.get(2)?, value: r.get(3)? })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Some((game, positions)))
+}
+
+/// Runs the single writer: takes finished games from `rx` until every sender is
+/// dropped, committing each in its own transaction. A failed write is logged and the
+/// game dropped; the writer carries on (the next may succeed once the lock clears).
+pub fn spawn_writer(
+    mut store: Store,
+    rx: crossbeam_channel::Receiver<FinishedGame>,
+    telemetry: Arc<Telemetry>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("replay-writer".into())
+        .spawn(move || {
+            for g in rx {
+                match store.write_game(&g) {
+                    Ok(_) => telemetry.record_written(g.positions.len()),
+                    Err(e) => tracing::error!("could not write a game to replay.db: {e}"),
+                }
+            }
+        })
+        .expect("spawn writer thread")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use engine_core::{Game, GameKind};
+
+    fn spec() -> &'static GameSpec {
+        GameKind::TicTacToe.spec()
+    }
+
+    fn sample_game() -> FinishedGame {
+        FinishedGame {
+            created_at: 1.5,
+            model_version: Some(7),
+            moves: vec![4, 0],
+            outcome: 0,
+            positions: vec![PositionRecord {
+                ply: 0,
+                obs: vec![0.0; 18],
+                policy: vec![1.0 / 9.0; 9],
+                value: 0.0,
+                root_value: 0.1,
+            }],
+        }
+    }
+
+    #[test]
+    fn creates_schema_and_meta_and_round_trips_a_game() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("replay.db");
+        let mut s = Store::open(&path, spec()).unwrap();
+        let id = s.write_game(&sample_game()).unwrap();
+        let r = open_reader(&path).unwrap();
+        let meta: Vec<(String, String)> = r
+            .prepare("SELECT key, value FROM meta ORDER BY key")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(|x| x.unwrap())
+            .collect();
+        assert_eq!(meta[0], ("game".into(), "tictactoe".into()));
+        assert_eq!(meta[1], ("schema_version".into(), "1".into()));
+        assert_eq!(meta[2].1, serde_json::to_string(engine_core::tictactoe::TicTacToe::spec()).unwrap());
+        let mode: String = r.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+        let (g, pos) = game_with_positions(&r, id).unwrap().unwrap();
+        assert_eq!(g.moves, vec![4, 0]);
+        assert_eq!(g.model_version, Some(7));
+        assert_eq!(pos.len(), 1);
+        assert!((pos[0].policy.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert_eq!(recent_games(&r, 10).unwrap().len(), 1);
+        // Reopening the same game works and keeps the data.
+        drop(s);
+        let _s = Store::open(&path, spec()).unwrap();
+        assert_eq!(recent_games(&r, 10).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn refuses_another_game_and_leaves_it_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("replay.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(SCHEMA).unwrap();
+            c.execute("INSERT INTO meta VALUES ('schema_version', '1'), ('game', 'connect4'), ('spec', '{}')", [])
+                .unwrap();
+        }
+        let err = Store::open(&path, spec()).unwrap_err().to_string();
+        assert!(err.contains("connect4") && err.contains("tictactoe"), "{err}");
+        let c = Connection::open(&path).unwrap();
+        let g: String = c.query_row("SELECT value FROM meta WHERE key='game'", [], |r| r.get(0)).unwrap();
+        assert_eq!(g, "connect4");
+    }
+
+    #[test]
+    fn check_existing_accepts_missing_and_same_game_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("replay.db");
+        check_existing(&path, spec()).unwrap();
+        assert!(!path.exists(), "the check creates nothing");
+        Store::open(&path, spec()).unwrap();
+        check_existing(&path, spec()).unwrap();
+        if let Ok(c4) = GameKind::from_name("connect4") {
+            let err = check_existing(&path, c4.spec()).unwrap_err().to_string();
+            assert!(err.contains("tictactoe") && err.contains("connect4"), "{err}");
+        }
+    }
+
+    #[test]
+    fn refuses_unknown_schema_and_foreign_databases() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("replay.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL); INSERT INTO meta VALUES ('schema_version', '2'), ('game', 'tictactoe');").unwrap();
+        }
+        let err = Store::open(&path, spec()).unwrap_err().to_string();
+        assert!(err.contains("version \"2\""), "{err}");
+        let other = dir.path().join("other.db");
+        Connection::open(&other).unwrap().execute_batch("CREATE TABLE notes (x TEXT)").unwrap();
+        let err = Store::open(&other, spec()).unwrap_err().to_string();
+        assert!(err.contains("not a Cartridge replay database"), "{err}");
+    }
+
+    #[test]
+    fn blobs_are_little_endian_f32() {
+        let b = f32s_to_blob(&[1.0, -2.5]);
+        assert_eq!(b, [0, 0, 128, 63, 0, 0, 32, 192]);
+        assert_eq!(blob_to_f32s(&b), vec![1.0, -2.5]);
+    }
+}
