@@ -36,8 +36,8 @@ need_version() { # name, have, want (dotted), hint
 command -v cargo >/dev/null || die "Rust is not installed (cargo not found). Install it from https://rustup.rs (Rust >= 1.92)."
 need_version rustc "$(rustc --version | awk '{print $2}')" 1.92 "Run: rustup update"
 PY="${PYTHON:-python3}"
-command -v "$PY" >/dev/null || die "Python 3 is not installed. Install Python >= 3.10 (Debian: apt install python3 python3-venv)."
-need_version python "$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" 3.10 "Install Python >= 3.10."
+command -v "$PY" >/dev/null || die "Python 3 is not installed. Install Python >= 3.11 (Debian: apt install python3 python3-venv)."
+need_version python "$("$PY" -c "import sys; print(\"%d.%d\" % sys.version_info[:2])")" 3.11 "Install Python >= 3.11."
 "$PY" -c 'import venv, ensurepip' 2>/dev/null || die "Python's venv module is missing. Debian: apt install python3-venv"
 if [ "$WEB" = 1 ]; then
   command -v node >/dev/null || die "Node.js is not installed. Install Node >= 20 (https://nodejs.org or your package manager)."
