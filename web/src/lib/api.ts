@@ -3,7 +3,7 @@
 // under /api/trainer/*). Every call goes through `send`, which turns HTTP errors,
 // timeouts and network failures into an `ApiError` whose message is plain words.
 
-// ---- types (CONTRACTS §4, §6, §7) ----
+// ---- types (CONTRACTS §4, §6, §7, §8) ----
 
 export interface Health {
   status: string;
@@ -100,9 +100,61 @@ export interface ActorStats {
   inference_share?: number;
 }
 
+/** Which model self-play plays (§8): `continuous` plays latest.onnx, gated plays best.onnx. */
+export interface Gating {
+  mode: 'continuous' | 'gated' | string;
+  best_version: number | null;
+  self_play_version: number | null;
+}
+
+/** One player of the Elo fit: a snapshot (`model:1200`) or a baseline (`random`, `mcts:200`). */
+export interface Rating {
+  player: string;
+  /** The snapshot's step; null for baselines. */
+  version: number | null;
+  elo: number;
+  /** The 95% interval. */
+  elo_lo: number;
+  elo_hi: number;
+  games: number;
+}
+
+/** A snapshot's results against one baseline. */
+export interface BaselineResult {
+  version: number;
+  opponent: string;
+  wins: number;
+  draws: number;
+  losses: number;
+  /** (wins + draws / 2) / games. */
+  score: number;
+}
+
+/** Perfect-play error rate of one snapshot in one phase and mode. */
+export interface AccuracyResult {
+  version: number;
+  /** "all" (tictactoe); "opening-easy", "middle-medium", ... (connect4). */
+  phase: string;
+  /** "net": the raw network's argmax; "search": full search at play strength. */
+  mode: 'net' | 'search' | string;
+  positions: number;
+  errors: number;
+  error_rate: number;
+}
+
+/** The `evaluation` object of /api/stats (§8). */
+export interface Evaluation {
+  gating: Gating | null;
+  ratings: Rating[];
+  baselines: BaselineResult[];
+  accuracy: AccuracyResult[];
+}
+
 export interface Stats {
   trainer: TrainerStats | null;
   actor: ActorStats;
+  /** Null (or absent, from an actor without evaluation) until the first result. */
+  evaluation?: Evaluation | null;
 }
 
 export interface ReplaySummary {

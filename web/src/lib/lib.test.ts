@@ -3,9 +3,11 @@ import type { ActorStats, HistoryPoint } from './api';
 import { count, duration, num, percent } from './format';
 import { connect4, othello, positionAfter, tictactoe } from './games';
 import { PASS } from './games/othello';
-import { resultText, simulationsFor, topMoves, undoMoves, valueWords } from './play';
+import { arrowTarget, resultText, simulationsFor, topMoves, undoMoves, valueWords } from './play';
 import { hrefFor, parseHash } from './router';
 import { hasLine, historySeries, pushSample, sampleSeries, staleness } from './stats';
+import { ApiError } from './api';
+import { reachability, reachBanner, reachWords } from './status';
 
 describe('router', () => {
   it('reads pages and their arguments', () => {
@@ -127,5 +129,65 @@ describe('stats', () => {
   it('measures staleness', () => {
     expect(staleness(100, 130)).toBe(30);
     expect(staleness(undefined, 130)).toBeNull();
+  });
+});
+
+describe('keyboard on the board', () => {
+  // TicTacToe: 0 1 2 / 3 4 5 / 6 7 8.
+  it('left and right walk the playable cells in reading order', () => {
+    expect(arrowTarget(3, 3, [0, 2, 5, 7], 2, 'ArrowRight')).toBe(5);
+    expect(arrowTarget(3, 3, [0, 2, 5, 7], 2, 'ArrowLeft')).toBe(0);
+    expect(arrowTarget(3, 3, [0, 2, 5, 7], 7, 'ArrowRight')).toBeNull();
+  });
+
+  it('up and down go to the nearest playable cell of the next row that has one', () => {
+    expect(arrowTarget(3, 3, [0, 2, 5, 7], 4, 'ArrowDown')).toBe(7);
+    expect(arrowTarget(3, 3, [0, 2, 6], 5, 'ArrowUp')).toBe(2);
+    // Row 1 has nothing playable: skip to row 2.
+    expect(arrowTarget(3, 3, [6, 8], 1, 'ArrowDown')).toBe(6);
+    expect(arrowTarget(3, 3, [6, 8], 7, 'ArrowDown')).toBeNull();
+  });
+
+  it('from nowhere, lands nearest the centre', () => {
+    expect(arrowTarget(3, 3, [0, 4, 8], null, 'ArrowRight')).toBe(4);
+    // Othello's opening moves: d3 (19), c4 (26), f5 (37), e6 (44).
+    expect([19, 26, 37, 44]).toContain(arrowTarget(8, 8, [19, 26, 37, 44], null, 'ArrowUp'));
+    expect(arrowTarget(3, 3, [], null, 'ArrowUp')).toBeNull();
+  });
+
+  it('Connect4 columns are one row', () => {
+    expect(arrowTarget(1, 7, [0, 1, 3, 6], 1, 'ArrowRight')).toBe(3);
+    expect(arrowTarget(1, 7, [0, 1, 3, 6], 3, 'ArrowUp')).toBeNull();
+  });
+});
+
+describe('reachability', () => {
+  const ok = { status: 'fulfilled', value: {} } as const;
+  const fail = (e: unknown) => ({ status: 'rejected', reason: e }) as const;
+
+  it('all up: no banner', () => {
+    const r = reachability(ok, ok);
+    expect(r).toEqual({ actor: 'up', trainer: 'up' });
+    expect(reachBanner(r)).toBeNull();
+  });
+
+  it('the proxy answering 502 means the trainer is down, the actor up', () => {
+    const r = reachability(ok, fail(new ApiError('GET /api/trainer/status failed (502): trainer down', 502, '/api/trainer/status', 'trainer down')));
+    expect(r.actor).toBe('up');
+    expect(r.trainer).toBe('down');
+    expect(r.trainerError).toBe('trainer down');
+    expect(reachBanner(r)).toMatch(/^The trainer is not reachable/);
+  });
+
+  it('with the actor down nothing is known about the trainer', () => {
+    const r = reachability(fail(new ApiError('cannot reach the server', 0, '/api/health')), fail(new ApiError('x', 0, '/api/trainer/status')));
+    expect(r).toMatchObject({ actor: 'down', trainer: 'unknown' });
+    expect(reachBanner(r)).toMatch(/^The actor is not reachable/);
+    expect(reachWords('trainer', r.trainer)).toBe('trainer: not known');
+    expect(reachWords('actor', r.actor)).toBe('actor down');
+  });
+
+  it('a trainer call with no answer while health answered is not called down', () => {
+    expect(reachability(ok, fail(new ApiError('timeout', 0, '/api/trainer/status'))).trainer).toBe('unknown');
   });
 });

@@ -71,3 +71,39 @@ export function topMoves(policy: readonly number[], top = 3): { action: number; 
     .sort((a, b) => b.share - a.share || a.action - b.action)
     .slice(0, top);
 }
+
+/**
+ * Where an arrow key moves the keyboard focus on a board of `rows` × `cols` cells, among
+ * the `playable` cells only (occupied cells are disabled buttons and cannot hold focus).
+ * Left/right go to the previous/next playable cell in reading order; up/down go to the
+ * nearest playable cell (by column) in the closest row above/below that has one.
+ * From nowhere (`from` null) any arrow lands on the playable cell nearest the centre.
+ * Returns null when there is nowhere to go.
+ */
+export function arrowTarget(
+  rows: number,
+  cols: number,
+  playable: readonly number[],
+  from: number | null,
+  key: 'ArrowLeft' | 'ArrowRight' | 'ArrowUp' | 'ArrowDown',
+): number | null {
+  const cells = [...new Set(playable)].filter((i) => i >= 0 && i < rows * cols).sort((a, b) => a - b);
+  if (cells.length === 0) return null;
+  if (from === null || from < 0 || from >= rows * cols) {
+    // Nearest the centre, so a first press lands somewhere sensible on any board.
+    const cr = (rows - 1) / 2;
+    const cc = (cols - 1) / 2;
+    const d = (i: number) => Math.hypot(Math.floor(i / cols) - cr, (i % cols) - cc);
+    return cells.reduce((best, i) => (d(i) < d(best) ? i : best));
+  }
+  if (key === 'ArrowRight') return cells.find((i) => i > from) ?? null;
+  if (key === 'ArrowLeft') return [...cells].reverse().find((i) => i < from) ?? null;
+  const r0 = Math.floor(from / cols);
+  const c0 = from % cols;
+  const step = key === 'ArrowDown' ? 1 : -1;
+  for (let r = r0 + step; r >= 0 && r < rows; r += step) {
+    const inRow = cells.filter((i) => Math.floor(i / cols) === r);
+    if (inRow.length) return inRow.reduce((best, i) => (Math.abs((i % cols) - c0) < Math.abs((best % cols) - c0) ? i : best));
+  }
+  return null;
+}

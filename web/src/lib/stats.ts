@@ -20,9 +20,9 @@ export function historySeries(history: readonly HistoryPoint[], keys: readonly (
   return [xs, ...ys];
 }
 
-/** True when a series has at least two points to draw a line through. */
-export function hasLine(s: Series): boolean {
-  return s[0].length >= 2 && s.slice(1).some((ys) => ys.filter((v) => v !== null).length >= 2);
+/** True when some column has at least `min` points (2 to draw a line through). */
+export function hasLine(s: Series, min = 2): boolean {
+  return s[0].length >= min && s.slice(1).some((ys) => ys.filter((v) => v !== null).length >= min);
 }
 
 /** One sample of the actor's live figures, at the time the dashboard saw it. */

@@ -1,4 +1,5 @@
-// The dashboard draws its charts from the trainer's stats history.
+// The dashboard draws its charts from the trainer's stats history, and (test
+// `dashboard-eval`, tag `eval`) the evaluation charts from /api/stats → evaluation.
 import assert from 'node:assert/strict';
 
 /**
@@ -20,6 +21,43 @@ function lineInk(page, testid, hex) {
     },
     [testid, hex],
   );
+}
+
+/**
+ * Counts canvas pixels of any saturated colour, with opacity in [minAlpha, maxAlpha].
+ * Axes, ticks and grid are grey, so only series lines (opaque) and filled bands
+ * (translucent) count; for charts whose colours depend on the data.
+ */
+function colourInk(page, testid, minAlpha = 200, maxAlpha = 255) {
+  return page.evaluate(
+    ([id, lo, hi]) => {
+      const canvas = document.querySelector(`[data-testid=${id}] canvas`);
+      if (!canvas) return -1;
+      const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+      let ink = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        const a = data[i + 3];
+        if (a < lo || a > hi) continue;
+        const rgb = [data[i], data[i + 1], data[i + 2]];
+        if (Math.max(...rgb) - Math.min(...rgb) > 60) ink++;
+      }
+      return ink;
+    },
+    [testid, minAlpha, maxAlpha],
+  );
+}
+
+/** Waits until the header says the actor (and the trainer, when `trainer`) are up. */
+async function headerSaysUp(page, trainer) {
+  await page.waitForFunction(
+    (trainer) => {
+      const state = (n) => document.querySelector(`[data-testid=status-${n}]`)?.dataset.state;
+      return state('actor') === 'up' && (!trainer || state('trainer') === 'up');
+    },
+    trainer,
+    { timeout: 20_000 },
+  );
+  assert.equal(await page.getByTestId('connection-banner').count(), 0, 'no "not reachable" banner while both answer');
 }
 
 export const tests = [
@@ -61,7 +99,93 @@ export const tests = [
       const step = await page.getByTestId('card-step').textContent();
       assert.match(step, /^[\d,.]+( M)?$/, `the step card shows a number, not "${step}"`);
       assert.equal(await page.getByTestId('actor-down').count(), 0, 'no "actor unreachable" banner');
+      await headerSaysUp(page, true);
+      // The evaluation section is there either way: charts, or words saying why not.
+      const evalSection = page.getByTestId('eval-section');
+      assert.equal(await evalSection.count(), 1, 'the dashboard has an evaluation section');
+      const hasCharts = await evalSection.getByTestId('chart-elo').count();
+      if (!hasCharts) assert.match(await evalSection.getByTestId('eval-empty').textContent(), /evaluation/i);
+      assert.match(await page.getByTestId('card-selfplay').textContent(), /(latest|best) · (\d+|none)/);
       await ctx.screenshot('dashboard');
+    },
+  },
+  {
+    name: 'dashboard-eval',
+    needs: ['actor', 'eval'],
+    async run(ctx) {
+      const { page, baseUrl, waitS } = ctx;
+      await page.goto(`${baseUrl}/#/dashboard`);
+      // The first results come a while after the first model is published.
+      try {
+        await page.waitForFunction(
+          () => {
+            const fig = document.querySelector('[data-testid=chart-elo]');
+            return fig && fig.querySelector('canvas') && !fig.querySelector('.empty');
+          },
+          null,
+          { timeout: waitS * 1000, polling: 1000 },
+        );
+      } catch (e) {
+        const s = await (await page.request.get(`${baseUrl}/api/stats`)).json().catch(() => ({}));
+        const what = !('evaluation' in s) ? 'has no "evaluation" key' : s.evaluation === null ? 'says "evaluation": null' : 'has evaluation, but no rated snapshot';
+        throw new Error(`no Elo chart within ${waitS} s: GET /api/stats ${what} (${e.message.split('\n')[0]})`);
+      }
+      await headerSaysUp(page, false);
+      const stats = await (await page.request.get(`${baseUrl}/api/stats`)).json();
+      const ev = stats.evaluation;
+      assert.ok(ev && typeof ev === 'object', 'GET /api/stats carries an evaluation object');
+      await page.waitForTimeout(500);
+
+      // Elo: its own line, and the 95% band as a translucent fill around it.
+      const line = await lineInk(page, 'chart-elo', '#2f6fdf');
+      // The edges are drawn at alpha 0.45 (about 115), the fill at 0.16 (about 41).
+      const band = await colourInk(page, 'chart-elo', 15, 80);
+      ctx.log(`chart-elo: ${line} line pixels, ${band} band pixels`);
+      assert.ok(line > 5, `the Elo line or point is drawn (${line} pixels)`);
+      const rated = ev.ratings.filter((r) => r.version !== null && r.elo_hi - r.elo_lo > 1);
+      if (rated.length >= 2) assert.ok(band > 300, `the 95% band is shaded (${band} pixels)`);
+
+      // Scores against the baselines and perfect-play error rates, when the actor has them.
+      for (const [id, rows] of [
+        ['chart-baselines', ev.baselines],
+        ['chart-accuracy', ev.accuracy],
+      ]) {
+        const fig = page.getByTestId(id);
+        assert.equal(await fig.count(), 1, `${id} is on the page`);
+        if (rows.length === 0) {
+          assert.equal(await fig.locator('.empty').count(), 1, `${id} says in words that it has no data`);
+          continue;
+        }
+        await page.waitForFunction((id) => !document.querySelector(`[data-testid=${id}] .empty`), id, { timeout: 10_000 });
+        const ink = await colourInk(page, id);
+        ctx.log(`${id}: ${rows.length} results, ${ink} coloured pixels`);
+        assert.ok(ink > 5, `${id} draws its series (${ink} pixels)`);
+      }
+
+      // Which model self-play uses, at a glance, as the actor reports it; the timeline
+      // lists the published models and marks that one. The page polls every 2 s and
+      // self-play may switch models in between, so compare a few times before failing.
+      const rows = page.getByTestId('model-timeline').locator('tbody tr');
+      assert.ok((await rows.count()) >= 1, 'the timeline lists published models');
+      let seen = '';
+      for (let attempt = 0; ; attempt++) {
+        // Continuous mode plays the actor's loaded model (the summary can lag it); gated, the best.
+        const s = await (await page.request.get(`${baseUrl}/api/stats`)).json();
+        const gating = s.evaluation?.gating;
+        const selfPlay = gating && gating.mode !== 'continuous' ? gating.self_play_version : (s.actor.model_version ?? gating?.self_play_version);
+        if (selfPlay == null) break;
+        const card = await page.getByTestId('card-selfplay').textContent();
+        const marked = page.getByTestId('model-timeline').locator('tr.self td').first();
+        const markedText = (await marked.count()) ? (await marked.textContent()).replace(/,/g, '') : 'nothing';
+        seen = `step ${selfPlay}: the card says "${card.trim()}", the timeline marks ${markedText}`;
+        if (card.includes(String(selfPlay)) && markedText === String(selfPlay)) break;
+        assert.ok(attempt < 5, `the self-play model is shown as the actor reports it (${seen})`);
+        await page.waitForTimeout(2500);
+      }
+      if (seen) ctx.log(`self-play ${seen}`);
+      // The throughput chart fills after two of the page's polls: wait, for a full picture.
+      await page.waitForFunction(() => !document.querySelector('[data-testid=chart-actor] .empty'), null, { timeout: 15_000 });
+      await ctx.screenshot('dashboard-eval');
     },
   },
 ];

@@ -126,9 +126,96 @@ export const tests = [
       // Undo after one exchange is back to an empty board.
       await page.getByRole('button', { name: 'Cell b2, empty' }).click();
       await page.waitForFunction(() => JSON.parse(document.querySelector('[data-testid=game]').dataset.moves).length === 2, null, { timeout: 60_000 });
+      // The bot's search fits too: heatmap on the board, value bar below it.
+      await page.getByTestId('analysis').waitFor({ timeout: 10_000 });
+      const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(wide <= 0, `with the analysis shown the page is ${wide}px wider than the phone`);
+      await ctx.screenshot('play-phone');
       await page.getByRole('button', { name: 'Undo' }).click();
       assert.equal(await page.getByTestId('game').getAttribute('data-moves'), '[]');
-      await ctx.screenshot('play-phone');
+    },
+  },
+  {
+    name: 'play-keys',
+    needs: ['actor'],
+    async run(ctx) {
+      const { page, baseUrl } = ctx;
+      await startGame(page, baseUrl, 'tictactoe', 20);
+      const moves = async () => JSON.parse(await page.getByTestId('game').getAttribute('data-moves'));
+      // The focused board cell, when it is one that can be played.
+      const focusedCell = () =>
+        page.evaluate(() => {
+          const el = document.activeElement;
+          return el?.matches('[data-testid=board] button:enabled') ? el.getAttribute('data-cell') : null;
+        });
+      // Everything the live region says, in order (the bot's reply can follow within ms).
+      await page.evaluate(() => {
+        const region = document.querySelector('[data-testid=announcer]');
+        window.__announced = [];
+        new MutationObserver(() => window.__announced.push(region.textContent)).observe(region, { childList: true, characterData: true, subtree: true });
+      });
+      // From nowhere, an arrow lands on the centre (b2); Enter plays it.
+      await page.locator('body').press('ArrowRight');
+      assert.equal(await focusedCell(), '4', 'the first arrow key focuses b2');
+      await page.keyboard.press('Enter');
+      assert.deepEqual((await moves()).slice(0, 1), [4], 'Enter played the focused cell');
+      await page.waitForFunction(() => window.__announced.some((t) => t.includes('The bot played')), null, { timeout: 60_000 });
+      const said = await page.evaluate(() => window.__announced);
+      assert.ok(said.includes('You played b2.'), `the live region announced our move (it said ${JSON.stringify(said)})`);
+      // The bot's answer repeats our move, in case the reader only caught the newest text.
+      assert.ok(
+        said.some((t) => /^You played b2\. The bot played [a-c][1-3]\.$/.test(t)),
+        `the bot's move is announced with ours (it said ${JSON.stringify(said)})`,
+      );
+      // Then arrows walk the empty cells; Enter plays whichever has the focus.
+      for (let turn = 0; turn < 4; turn++) {
+        const state = await waitForTurn(page, 60_000);
+        if (state.kind === 'over') break;
+        assert.equal(state.kind, 'move', `expected our turn, the page shows ${JSON.stringify(state)}`);
+        await page.keyboard.press(turn % 2 ? 'ArrowDown' : 'ArrowLeft');
+        let cell = await focusedCell();
+        if (cell === null) {
+          // Nothing in that direction: any other arrow finds a cell.
+          for (const key of ['ArrowRight', 'ArrowUp', 'ArrowLeft', 'ArrowDown']) {
+            await page.keyboard.press(key);
+            cell = await focusedCell();
+            if (cell !== null) break;
+          }
+        }
+        assert.ok(cell !== null, 'an arrow key focused an empty cell');
+        const before = await moves();
+        assert.ok(!before.includes(Number(cell)), `the focused cell ${cell} is empty`);
+        await page.keyboard.press('Enter');
+        assert.equal((await moves())[before.length], Number(cell), 'Enter played the focused cell');
+      }
+      await ctx.screenshot('play-keys');
+    },
+  },
+  {
+    name: 'play-thinking',
+    needs: ['actor'],
+    async run(ctx) {
+      const { page, baseUrl } = ctx;
+      // Hold each bot request back for 2 s, so the thinking state can be seen at all.
+      await page.route('**/api/move', async (route) => {
+        await new Promise((r) => setTimeout(r, 2000));
+        await route.continue();
+      });
+      await startGame(page, baseUrl, 'tictactoe', 50, true);
+      const elapsed = page.getByTestId('elapsed');
+      await elapsed.waitFor({ timeout: 10_000 });
+      assert.equal(await page.getByTestId('status').locator('.spinner').count(), 1, 'a spinner turns while the bot thinks');
+      const first = await elapsed.textContent();
+      await page.waitForTimeout(700);
+      const later = await elapsed.textContent();
+      assert.notEqual(later, first, `the elapsed time counts up (${first} then ${later})`);
+      assert.match(later, /^\d+(\.\d)? s$/);
+      // Its move lands; then the heatmap and the value bar show what the search thought.
+      await page.getByTestId('analysis').waitFor({ timeout: 30_000 });
+      assert.equal(await page.getByTestId('elapsed').count(), 0, 'the spinner is gone once the bot has moved');
+      assert.ok((await page.locator('[data-testid=board] .share').count()) >= 1, 'visit shares are drawn on the board');
+      assert.equal(await page.getByTestId('analysis').getByRole('meter').count(), 1, 'the value bar is drawn');
+      await ctx.screenshot('play-thinking');
     },
   },
 ];

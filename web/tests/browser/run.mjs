@@ -6,7 +6,9 @@
 // Env: BASE_URL (default http://127.0.0.1:8080), SCREENSHOT_DIR (default
 // test-results/screenshots under web/), CHROMIUM_PATH (default /usr/bin/chromium),
 // BROWSER_TESTS (comma-separated test names, name prefixes, or the tags `actor` = tests
-// that need only the actor and `trainer` = tests that need the trainer too; default all),
+// that need only the actor, `trainer` = tests that need the trainer too, `eval` = tests
+// that need an actor reporting evaluation results (docs/CONTRACTS.md §8), `all`; by
+// default every test but the `eval` ones, which run only when named or tagged),
 // WAIT_S (how long to wait for data that takes time to appear, default 180).
 // Prints one line per test and finally `N passed, M failed`; exits 1 on any failure.
 
@@ -18,6 +20,7 @@ import { tests as playTests } from './play.mjs';
 import { tests as dashboardTests } from './dashboard.mjs';
 import { tests as replayTests } from './replays.mjs';
 import { tests as settingsTests } from './settings.mjs';
+import { tests as statusTests } from './status.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const BASE_URL = (process.env.BASE_URL || 'http://127.0.0.1:8080').replace(/\/$/, '');
@@ -25,20 +28,27 @@ const SCREENSHOT_DIR = path.resolve(process.env.SCREENSHOT_DIR || path.join(here
 const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const WAIT_S = Number(process.env.WAIT_S || 180);
 
-/** Every test: `{ name, needs: ['actor'] | ['actor', 'trainer'], run(ctx) }`. */
-const ALL = [...playTests, ...dashboardTests, ...replayTests, ...settingsTests];
+/** Every test: `{ name, needs: ['actor'] | ['actor', 'trainer'] | [..., 'eval'], run(ctx) }`. */
+const ALL = [...playTests, ...dashboardTests, ...replayTests, ...settingsTests, ...statusTests];
 
 function selected() {
   const wanted = (process.env.BROWSER_TESTS || '')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  if (wanted.length === 0) return ALL;
+  // Evaluation results need an actor that evaluates (and minutes of training): those
+  // tests run only when asked for by tag or full name, never by default or by prefix.
+  const isEval = (t) => t.needs.includes('eval');
+  if (wanted.length === 0) return ALL.filter((t) => !isEval(t));
   const pick = ALL.filter((t) =>
     wanted.some((w) => {
+      if (w === 'all') return true;
+      if (w === 'eval') return isEval(t);
+      if (t.name === w) return true;
+      if (isEval(t)) return false;
       if (w === 'trainer') return t.needs.includes('trainer');
       if (w === 'actor') return !t.needs.includes('trainer');
-      return t.name === w || t.name.startsWith(`${w}-`);
+      return t.name.startsWith(`${w}-`);
     }),
   );
   if (pick.length === 0) {

@@ -75,6 +75,7 @@ export const tests = [
         await page.waitForFunction((was) => document.querySelector('[data-testid=trainer-state]').textContent.includes(was ? 'running' : 'paused'), wasPaused, { timeout: 15_000 });
         const status = await (await page.request.get(`${baseUrl}/api/trainer/status`)).json();
         assert.equal(status.paused, !wasPaused, 'the trainer reports the new state');
+        await ctx.screenshot('settings-pause');
       } finally {
         await toggle.click();
         await page.waitForFunction((was) => document.querySelector('[data-testid=trainer-state]').textContent.includes(was ? 'paused' : 'running'), wasPaused, { timeout: 15_000 });
