@@ -90,3 +90,25 @@ def test_stats_json_never_carries_nan(tmp_path):
     out = json.loads((tmp_path / "stats.json").read_text())
     assert out["policy_loss"] is None and out["value_loss"] is None and out["total_loss"] == 1.0
     assert out["history"][0]["policy_loss"] is None
+
+
+def test_readme_defaults_per_game_table_matches_the_code():
+    """The "Defaults per game" table in trainer/README.md is the documentation of
+    GAME_DEFAULTS; a default changed in one place and not the other fails here."""
+    from pathlib import Path
+
+    from trainer.config import GAME_DEFAULTS, GAMES
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text.split("### Defaults per game", 1)[1].split("\nCommon to all", 1)[0]
+    rows = [line.split("|")[1:-1] for line in section.splitlines() if line.startswith("| ")]
+    header = [c.strip() for c in rows[0]]
+    assert header[1:4] == list(GAMES)
+    table = {r[0].strip(): [c.strip() for c in r[1:4]] for r in rows[1:]}
+    differing = {k for g in GAMES for k in GAME_DEFAULTS[g]}
+    assert differing <= set(table), f"per-game keys missing from the README: {differing - set(table)}"
+    for key, values in table.items():
+        for game, text_value in zip(GAMES, values):
+            want = getattr(build_config(game, {}), key)
+            got = type(want)(text_value.replace(",", "")) if not isinstance(want, str) else text_value
+            assert got == want, f"README says {key}={text_value} for {game}; the code has {want}"

@@ -28,6 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--threads", type=int, help="torch intra-op threads (default 1)")
     t.add_argument("--model", help="model size, e.g. b2c32, b6c64, t2 (default per game)")
     t.add_argument("--max-steps", type=int, help="stop after this many steps (default: run until stopped)")
+    r = sub.add_parser("report", help="write a Markdown report with PNG plots of a data folder's run",
+                       description="Loss, Elo against step and wall-clock time, scores against the "
+                                   "baselines and perfect-play error rates, from stats.json, "
+                                   "evaluation.json and eval.db.")
+    r.add_argument("data_dir", help="the run's data folder")
+    r.add_argument("--out", help="output folder (default: DATA_DIR/report)")
     return p
 
 
@@ -50,6 +56,16 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = setup_logging()
     log = logging.getLogger("trainer")
+    if args.command == "report":
+        from .report import ReportError, load_run, write_report
+
+        try:
+            md = write_report(load_run(args.data_dir), args.out or f"{args.data_dir}/report")
+        except ReportError as e:
+            log.error("%s", e)
+            return 2
+        print(md)
+        return 0
     from .checkpoint import CheckpointError
     from .data import ReplayError
     from .train import Trainer

@@ -29,12 +29,18 @@ class TrainConfig:
     # --- optimisation ---
     batch_size: int = 256  # positions per step (live)
     learning_rate: float = 2e-3  # peak LR after warmup (live)
-    min_lr_ratio: float = 0.1  # cosine decays the LR to learning_rate * min_lr_ratio
+    lr_schedule: str = "cosine"  # after warmup: cosine (smooth, to the floor) | step (x lr_step_gamma every lr_step_size)
+    min_lr_ratio: float = 0.1  # the LR never goes below learning_rate * min_lr_ratio (both schedules)
     warmup_steps: int = 200  # linear warmup from ~0 to learning_rate
     decay_steps: int = 100_000  # cosine length after warmup; the LR stays at the floor after it
+    lr_step_size: int = 20_000  # step schedule: steps between decays, counted after warmup
+    lr_step_gamma: float = 0.3  # step schedule: factor applied at each decay
     weight_decay: float = 1e-4  # AdamW decoupled weight decay (weights only, not norms/biases)
     grad_clip: float = 1.0  # max global grad norm (0 = no clipping)
+    grad_accum_steps: int = 1  # micro-batches per step: batch_size is split into this many, gradients summed
     value_loss_weight: float = 1.0  # total = policy CE + value_loss_weight * value MSE
+    bf16: bool = True  # bf16 autocast for forward and loss on CUDA (no loss scaling needed); CPU stays fp32
+    compile: bool = False  # torch.compile the training forward; exports always use the plain module
 
     # --- replay data ---
     replay_window: int = 50_000  # keep the newest N positions; older ones are deleted
@@ -185,11 +191,17 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         raise ConfigError(f"onnx_exporter must be legacy or dynamo, got {cfg.onnx_exporter!r}")
     if cfg.device not in ("auto", "cpu", "cuda"):
         raise ConfigError(f"device must be auto, cpu or cuda, got {cfg.device!r}")
+    if cfg.lr_schedule not in ("cosine", "step"):
+        raise ConfigError(f"lr_schedule must be cosine or step, got {cfg.lr_schedule!r}")
+    if not 0.0 < cfg.lr_step_gamma <= 1.0:
+        raise ConfigError(f"lr_step_gamma must be in (0, 1], got {cfg.lr_step_gamma}")
+    if not 1 <= cfg.grad_accum_steps <= 1024:
+        raise ConfigError(f"grad_accum_steps must be in [1, 1024], got {cfg.grad_accum_steps}")
     for key, (_, lo, hi) in LIVE_SETTINGS.items():
         v = getattr(cfg, key)
         if not lo <= v <= hi:
             raise ConfigError(f"{key} must be in [{lo}, {hi}], got {v}")
-    positive = ("threads", "replay_window", "trim_interval", "trim_batch", "keep_snapshots",
+    positive = ("threads", "lr_step_size", "replay_window", "trim_interval", "trim_batch", "keep_snapshots",
                 "milestone_interval", "checkpoint_interval", "keep_checkpoints",
                 "stats_interval", "history_max")
     for key in positive:

@@ -190,8 +190,9 @@ class ReplayDB:
                     got_pol.append(r[1])
                     got_val.append(r[2])
         C, H, W = self.spec.obs_shape
-        obs = np.frombuffer(b"".join(got_obs), dtype="<f4").reshape(n, C, H * W)  # (B, C, HW)
-        pol = np.frombuffer(b"".join(got_pol), dtype="<f4").reshape(n, self.spec.num_actions)  # (B, A)
+        # bytearray, not bytes: a writable buffer, so torch.from_numpy may share it.
+        obs = np.frombuffer(bytearray(b"".join(got_obs)), dtype="<f4").reshape(n, C, H * W)  # (B, C, HW)
+        pol = np.frombuffer(bytearray(b"".join(got_pol)), dtype="<f4").reshape(n, self.spec.num_actions)  # (B, A)
         val = np.asarray(got_val, dtype=np.float32)  # (B,)
         sym = np.zeros(n, dtype=np.int64)
         if augment and len(self.spec.sym_cells) > 1:

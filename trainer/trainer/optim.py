@@ -1,4 +1,7 @@
-"""AdamW and the learning-rate schedule (linear warmup, then cosine to a floor).
+"""AdamW and the learning-rate schedule: linear warmup, then either cosine to a floor
+(`lr_schedule = "cosine"`, the default: no cliffs to tune) or step decay
+(`lr_schedule = "step"`: x `lr_step_gamma` every `lr_step_size` steps, floored at the
+same `learning_rate * min_lr_ratio`; the classic AlphaZero recipe).
 
 The schedule is a pure function of (step, config): a resumed run gets the same LR at
 the same step from the checkpoint's step and config, and a live change of
@@ -28,9 +31,12 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
     if step < cfg.warmup_steps:
         return peak * (step + 1) / cfg.warmup_steps
     floor = peak * cfg.min_lr_ratio
+    after = step - cfg.warmup_steps  # steps since the peak
+    if cfg.lr_schedule == "step":
+        return max(floor, peak * cfg.lr_step_gamma ** (after // cfg.lr_step_size))
     if cfg.decay_steps <= 0:
         return peak
-    t = min(1.0, (step - cfg.warmup_steps) / cfg.decay_steps)
+    t = min(1.0, after / cfg.decay_steps)
     return floor + 0.5 * (peak - floor) * (1.0 + math.cos(math.pi * t))
 
 

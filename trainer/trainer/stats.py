@@ -52,7 +52,7 @@ class Stats:
         self.current: dict[str, Any] = {
             "game": game, "step": 0, "model_version": None, "status": "waiting_for_data",
             "policy_loss": None, "value_loss": None, "total_loss": None, "policy_entropy": None,
-            "learning_rate": None, "samples_per_s": 0.0, "buffer_size": 0, "games_in_db": 0,
+            "learning_rate": None, "batch_size": None, "samples_per_s": 0.0, "buffer_size": 0, "games_in_db": 0,
             "newest_data_age_s": None,
         }
         self.history: list[dict] = []

@@ -8,6 +8,7 @@ checkpointing on the way out.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import signal
@@ -79,7 +80,9 @@ class Trainer:
         self.api: ApiServer | None = None
 
         self.db: ReplayDB | None = None
-        self.model: torch.nn.Module | None = None
+        self.model: torch.nn.Module | None = None  # the plain module: checkpoints and exports use it
+        self.train_forward = None  # what the training step calls: the model, or torch.compile of it
+        self.use_bf16 = False
         self.optimizer: torch.optim.Optimizer | None = None
         self.publisher: Publisher | None = None
         self.np_rng = np.random.default_rng(self.cfg.seed)
@@ -167,6 +170,17 @@ class Trainer:
             log.info("resumed %s at step %d (lr %.3g)", path, self.step, lr_at(self.step, cfg))
         else:
             log.info("no checkpoint in %s: starting at step 0", self.data_dir / "checkpoints")
+        self.use_bf16 = cfg.bf16 and self.device.type == "cuda"
+        if self.use_bf16 and not torch.cuda.is_bf16_supported():
+            log.warning("this GPU has no bf16 support: training in fp32")
+            self.use_bf16 = False
+        # The compiled module shares its parameters with self.model, so the optimizer,
+        # checkpoints and ONNX export keep working on the plain module (exporting a
+        # compiled wrapper would trace through dynamo's guards, or fail outright).
+        self.train_forward = torch.compile(self.model) if cfg.compile else self.model
+        log.info("precision: %s; torch.compile: %s; gradient accumulation: %d micro-batch(es) per step",
+                 "bf16 autocast" if self.use_bf16 else "fp32", "on" if cfg.compile else "off",
+                 cfg.grad_accum_steps)
         self.publisher = Publisher(self.data_dir, spec, self.arch, cfg.export_tolerance,
                                    cfg.keep_snapshots, cfg.milestone_interval, cfg.onnx_exporter)
         published = self.publisher.published_step()
@@ -185,7 +199,12 @@ class Trainer:
         try:
             if self.model is not None and self.step > 0 and not self.force_exit:
                 if self.step != self.last_checkpoint_step:
-                    self.save_checkpoint()
+                    try:
+                        self.save_checkpoint()
+                    except OSError as e:
+                        log.error("final checkpoint at step %d failed; the next run resumes from the newest "
+                                  "one on disk (step %s): %s", self.step,
+                                  self.last_checkpoint_step if self.last_checkpoint_step >= 0 else "none", e)
                 if self.step != self.last_published_step and self._last_obs is not None:
                     self.publish(self._last_obs)
                 self.stats.update(step=self.step)
@@ -259,7 +278,10 @@ class Trainer:
                 self.watcher.wait(cfg.wait_timeout_s)
                 continue
             losses, lr = self.train_step(batch)
-            self.stats.update(step=self.step)  # model_version never runs ahead of step
+            # learning_rate is always the LR of the next update, lr_at(step): a reader of
+            # /status can check it against the schedule, and a resumed run reports the same.
+            self.stats.update(step=self.step, learning_rate=lr_at(self.step, cfg),  # model_version never runs ahead of step
+                              batch_size=batch_size)
             self.samples_drawn += batch_size
             rate_samples += batch_size
             self._last_obs = batch.obs[:64]
@@ -273,14 +295,22 @@ class Trainer:
             if self.step % cfg.publish_interval == 0:
                 self.publish(self._last_obs)
             if self.step % cfg.checkpoint_interval == 0:
-                self.save_checkpoint()
+                try:
+                    self.save_checkpoint()
+                except OSError as e:
+                    # A full or read-only disk: checkpoints are written atomically, so the
+                    # previous one stays whole. Losing the run over it would be worse than
+                    # training on and trying again at the next interval.
+                    log.error("checkpoint at step %d failed, the previous one (step %s) stays valid; "
+                              "retrying at the next interval: %s", self.step,
+                              self.last_checkpoint_step if self.last_checkpoint_step >= 0 else "none", e)
             if self.step % cfg.stats_interval == 0:
                 elapsed = time.monotonic() - rate_t
                 sps = rate_samples / elapsed if elapsed > 0 else 0.0
                 rate_t, rate_samples = time.monotonic(), 0
                 self.stats.update(step=self.step, policy_loss=losses["policy"], value_loss=losses["value"],
                                   total_loss=losses["total"], policy_entropy=losses["entropy"],
-                                  learning_rate=lr, samples_per_s=round(sps, 1))
+                                  samples_per_s=round(sps, 1))
                 db_stats = self._refresh_db_stats(write=False)
                 self.stats.record()
                 self._write_stats()
@@ -292,26 +322,53 @@ class Trainer:
                     losses, self.stats.current["samples_per_s"], db_stats))
 
     def train_step(self, batch) -> tuple[dict[str, float], float]:
-        cfg, model, opt = self.cfg, self.model, self.optimizer
-        model.train()
+        """One optimizer update on `batch`, split into `grad_accum_steps` micro-batches.
+
+        Each micro-batch loss is weighted by its share of the batch, so the summed
+        gradient is the gradient of the whole batch's mean loss (exactly so for
+        per-sample layers; BatchNorm sees micro-batch statistics, as it would on a
+        smaller batch). Returns the batch's losses and the LR used."""
+        cfg, opt = self.cfg, self.optimizer
+        self.model.train()
         lr = lr_at(self.step, cfg)
         set_lr(opt, lr)
-        obs = torch.from_numpy(batch.obs).to(self.device)  # (B, C, H, W)
-        target_policy = torch.from_numpy(batch.policy).to(self.device)  # (B, A)
-        target_value = torch.from_numpy(batch.value).to(self.device)  # (B,)
-        policy_logits, value = model(obs)
-        losses = alphazero_loss(policy_logits, value, target_policy, target_value, cfg.value_loss_weight)
+        obs = torch.from_numpy(batch.obs).to(self.device, non_blocking=True)  # (B, C, H, W)
+        target_policy = torch.from_numpy(batch.policy).to(self.device, non_blocking=True)  # (B, A)
+        target_value = torch.from_numpy(batch.value).to(self.device, non_blocking=True)  # (B,)
+        n = obs.shape[0]
+        parts = min(cfg.grad_accum_steps, n)
         opt.zero_grad(set_to_none=True)
-        if not torch.isfinite(losses["total"]):
+        totals: dict[str, torch.Tensor] = {}
+        finite = True
+        for o, p, v in zip(obs.tensor_split(parts), target_policy.tensor_split(parts),
+                           target_value.tensor_split(parts)):
+            with self._autocast():
+                policy_logits, value = self.train_forward(o)
+            # The loss in fp32: a bf16 log_softmax rounds away the small probabilities
+            # that the visit-count targets care about.
+            losses = alphazero_loss(policy_logits.float(), value.float(), p, v, cfg.value_loss_weight)
+            share = o.shape[0] / n
+            for k, val in losses.items():
+                totals[k] = totals.get(k, 0.0) + val.detach() * share
+            if not torch.isfinite(losses["total"]):
+                finite = False
+                break
+            (losses["total"] * share).backward()
+        if not finite:
             # One bad batch should not poison the weights; a diverged run shows in the log.
+            opt.zero_grad(set_to_none=True)
             log.error("non-finite loss at step %d; update skipped", self.step)
         else:
-            losses["total"].backward()
             if cfg.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
             opt.step()
         self.step += 1
-        return {k: float(v.detach()) for k, v in losses.items()}, lr
+        return {k: float(v) for k, v in totals.items()}, lr
+
+    def _autocast(self):
+        if self.use_bf16:
+            return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
 
     # --- outputs --------------------------------------------------------------------
     def publish(self, sample_obs: np.ndarray) -> None:
@@ -333,7 +390,7 @@ class Trainer:
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             # The LR is lr_at(step, config): both are stored, so nothing else to keep.
-            "scheduler": {"kind": "warmup_cosine", "lr": lr_at(self.step, self.cfg)},
+            "scheduler": {"kind": f"warmup_{self.cfg.lr_schedule}", "lr": lr_at(self.step, self.cfg)},
             "rng": rng_state(self.np_rng),
             "saved_at": time.time(),
         }
@@ -383,6 +440,6 @@ class Trainer:
     def _progress_line(self, losses: dict[str, float], sps: float, db_stats) -> str:
         buf = db_stats.buffer_size if db_stats is not None else 0
         version = self.stats.current["model_version"]
-        return (f"step {self.step} | {sps:,.0f} samples/s | buffer {buf:,} | loss {losses['total']:.3f} "
+        return (f"step {self.step} | lr {lr_at(self.step, self.cfg):.2e} | {sps:,.0f} samples/s | buffer {buf:,} | loss {losses['total']:.3f} "
                 f"(policy {losses['policy']:.3f}, value {losses['value']:.3f}, entropy "
                 f"{losses['entropy']:.2f}) | published {'-' if version is None else version}")
