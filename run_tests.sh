@@ -8,18 +8,25 @@
 # Vitest), e2e (the real actor and trainer on a temporary data folder, the move API,
 # and the browser tests in Debian's Chromium), docker (docker-compose.yml validated
 # with `docker-compose config`, the Dockerfiles linted with hadolint; no Docker engine
-# is needed).
+# is needed), faults (tests/faults: kill -9 of either process mid-write, bad model
+# files, locked/read-only/corrupt databases, a full disk on a tmpfs, hostile HTTP
+# requests, ./start_training.sh stopping both processes; the mount-based tests need
+# root and skip with the reason otherwise), fuzz (schemathesis against the real actor's
+# /api/openapi.json, installed into .venv on first use, and a short HTTP load run).
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
 
 SUITES=("$@")
-[ ${#SUITES[@]} -gt 0 ] || SUITES=(rust python web docker e2e)
+[ ${#SUITES[@]} -gt 0 ] || SUITES=(rust python web docker e2e faults fuzz)
 
 scripts/setup.sh --with-browser || { echo "run_tests: setup failed"; exit 1; }
 ORT_DYLIB_PATH="$(ls "$ROOT"/.venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.1.* | head -n1)"
 export ORT_DYLIB_PATH
+# The actor's ONNX tests skip (loudly) without the library on a developer's machine;
+# here the library is always installed, so a skip would hide a broken setup: fail instead.
+export CARTRIDGE_REQUIRE_ORT=1
 
 passed=0
 failed=0
@@ -43,7 +50,14 @@ for suite in "${SUITES[@]}"; do
     web) run_suite web bash -c 'cd web && npm run --silent check && npm test --silent' ;;
     e2e) run_suite e2e .venv/bin/python -m pytest -q -s tests/e2e ;;
     docker) run_suite docker scripts/check_docker.sh ;;
-    *) echo "run_tests: unknown suite '$suite' (rust, python, web, docker, e2e)"; exit 2 ;;
+    faults) run_suite faults .venv/bin/python -m pytest -q -rs tests/faults ;;
+    fuzz)
+      if ! .venv/bin/python -c 'import schemathesis' 2>/dev/null; then
+        echo "[fuzz] installing schemathesis into .venv (PyPI)"
+        .venv/bin/python -m pip install --quiet 'schemathesis>=4,<5' || { echo "run_tests: could not install schemathesis (pip install 'schemathesis>=4,<5')"; }
+      fi
+      run_suite fuzz .venv/bin/python -m pytest -q -s tests/fuzz tests/load ;;
+    *) echo "run_tests: unknown suite '$suite' (rust, python, web, docker, e2e, faults, fuzz)"; exit 2 ;;
   esac
 done
 

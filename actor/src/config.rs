@@ -20,6 +20,8 @@ pub enum ConfigError {
     OutOfRange { flag: &'static str, range: &'static str, value: String },
     #[error("--host {0:?} is not an IP address (use 127.0.0.1, or 0.0.0.0 to listen on every interface)")]
     BadHost(String),
+    #[error("--eval-baselines: {0}")]
+    BadBaseline(String),
     #[error("--trainer-url {0:?} must start with http:// (the trainer's control API, e.g. http://127.0.0.1:8081)")]
     BadTrainerUrl(String),
 }
@@ -92,9 +94,14 @@ pub struct RunArgs {
     #[arg(long)]
     pub seed: Option<u64>,
     /// Cap on self-play positions per second over all workers, so self-play leaves CPU
-    /// to the trainer on a small machine (0 = as fast as it goes).
-    #[arg(long, default_value_t = 0.0)]
-    pub max_positions_per_s: f64,
+    /// to the trainer on a small machine (0 = as fast as it goes) [default: per game,
+    /// tictactoe 1000, connect4 and othello none].
+    #[arg(long)]
+    pub max_positions_per_s: Option<f64>,
+    /// Where self-play runs the network: cpu, or cuda (a build with `--features cuda`
+    /// and the onnxruntime-gpu library).
+    #[arg(long, default_value = "cpu")]
+    pub device: crate::nn::Device,
     /// Play with uniform priors only, never loading a model (no ONNX Runtime needed).
     #[arg(long)]
     pub no_model: bool,
@@ -107,6 +114,41 @@ pub struct RunArgs {
     /// Largest `simulations` a /api/move request may ask for.
     #[arg(long, default_value_t = 5000)]
     pub max_simulations: u32,
+    /// Share of one core for evaluating new snapshots in the background (`actor run`
+    /// only; 0 turns evaluation off).
+    #[arg(long, default_value_t = 0.15)]
+    pub eval_share: f64,
+    /// Evaluation games of each new snapshot against each opponent.
+    #[arg(long, default_value_t = 20)]
+    pub eval_games: u32,
+    /// Simulations per move of the network in evaluation games and in the accuracy
+    /// search [default: the game's play strength, tictactoe 200].
+    #[arg(long)]
+    pub eval_sims: Option<u32>,
+    /// Fixed opponents of each new snapshot, comma-separated: random, mcts:R,
+    /// alphabeta:D [default: per game, tictactoe random,mcts:50; connect4
+    /// random,mcts:200,alphabeta:2,alphabeta:4; othello random,mcts:200,alphabeta:2].
+    #[arg(long)]
+    pub eval_baselines: Option<String>,
+    /// Random plies of each evaluation opening, played with both colours [default: per
+    /// game, tictactoe 2, connect4 and othello 4].
+    #[arg(long)]
+    pub eval_openings: Option<u32>,
+    /// Benchmark positions per set searched for the accuracy of the full search (the
+    /// raw network is scored on all of them) [default: per game, tictactoe all 4520,
+    /// connect4 100 of each set's 200].
+    #[arg(long)]
+    pub eval_accuracy_positions: Option<usize>,
+    /// continuous: self-play plays models/latest.onnx; gated: self-play plays
+    /// models/best.onnx, which a new snapshot replaces only by beating it.
+    #[arg(long, default_value = "continuous", value_parser = ["continuous", "gated"])]
+    pub gating: String,
+    /// Score (draws half) a snapshot must exceed against the best to replace it.
+    #[arg(long, default_value_t = 0.55)]
+    pub gate_threshold: f64,
+    /// Fewest games of a snapshot against the best before it can replace it.
+    #[arg(long, default_value_t = 40)]
+    pub gate_games: u32,
     /// Searches /api/move runs at once.
     #[arg(long, default_value_t = 2)]
     pub max_concurrent_searches: usize,
@@ -129,8 +171,14 @@ pub struct ActorConfig {
     pub selfplay: SelfPlayConfig,
     /// Never load a model (uniform priors).
     pub no_model: bool,
+    /// Where self-play sessions run.
+    pub device: crate::nn::Device,
     /// Seconds between telemetry log lines.
     pub log_interval: Duration,
+    /// Which model self-play plays (latest or best).
+    pub gating: crate::eval::evaluator::GatingMode,
+    /// Background evaluation of `actor run`; `None` when `--eval-share 0`.
+    pub eval: Option<crate::eval::evaluator::EvalConfig>,
     /// Server settings.
     pub server: ServerConfig,
 }
@@ -181,6 +229,7 @@ impl RunArgs {
             fpu_reduction: check("fpu-reduction", self.fpu_reduction, -2.0, 2.0, "between -2 and 2")?,
             leaves_per_game: check("leaves-per-game", self.leaves_per_game, 1, 256, "between 1 and 256")?,
         };
+        let search_for_eval = search.clone();
         let selfplay = SelfPlayConfig {
             search,
             games_in_flight: check("games-in-flight", self.games_in_flight, 1, 65_536, "between 1 and 65536")?,
@@ -198,10 +247,77 @@ impl RunArgs {
             max_games: self.max_games,
             seed: self.seed.unwrap_or_else(rand::random),
             // Split evenly: each worker paces itself.
-            max_positions_per_s: check("max-positions-per-s", self.max_positions_per_s, 0.0, 1e9, "between 0 and 1e9")?
-                / self.threads.max(1) as f64,
+            max_positions_per_s: check(
+                "max-positions-per-s",
+                self.max_positions_per_s.unwrap_or(d.max_positions_per_s),
+                0.0,
+                1e9,
+                "between 0 and 1e9",
+            )? / self.threads.max(1) as f64,
+        };
+        let gating = match self.gating.as_str() {
+            "gated" => crate::eval::evaluator::GatingMode::Gated,
+            _ => crate::eval::evaluator::GatingMode::Continuous,
+        };
+        let eval_share = check("eval-share", self.eval_share, 0.0, 1.0, "between 0 and 1")?;
+        if gating == crate::eval::evaluator::GatingMode::Gated && eval_share == 0.0 {
+            // Only the evaluator promotes models to best.onnx; without it gated
+            // self-play would wait for ever.
+            return Err(ConfigError::OutOfRange {
+                flag: "eval-share",
+                range: "above 0 with --gating gated (the evaluator promotes models to best.onnx)",
+                value: "0".into(),
+            });
+        }
+        let eval = if eval_share > 0.0 {
+            let baselines = match &self.eval_baselines {
+                None => crate::eval::evaluator::default_baselines(game),
+                Some(text) => text
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(|t| match crate::eval::players::PlayerSpec::parse(t, &self.data_dir, game.name(), 50) {
+                        Ok(crate::eval::players::PlayerSpec::Model(_)) => {
+                            Err(ConfigError::BadBaseline(format!("{t:?}: baselines are random, mcts:R or alphabeta:D")))
+                        }
+                        Ok(p) => Ok(p),
+                        Err(e) => Err(ConfigError::BadBaseline(e.to_string())),
+                    })
+                    .collect::<Result<_, _>>()?,
+            };
+            Some(crate::eval::evaluator::EvalConfig {
+                share: eval_share,
+                games: check("eval-games", self.eval_games, 2, 100_000, "between 2 and 100000")?,
+                gating,
+                gate_threshold: check("gate-threshold", self.gate_threshold, 0.0, 1.0, "between 0 and 1")?,
+                gate_games: check("gate-games", self.gate_games, 1, 100_000, "between 1 and 100000")?,
+                baselines,
+                search: SearchParams {
+                    simulations: check(
+                        "eval-sims",
+                        self.eval_sims.unwrap_or(d.play_simulations),
+                        1,
+                        100_000,
+                        "between 1 and 100000",
+                    )?,
+                    dirichlet_epsilon: 0.0,
+                    leaves_per_game: 8,
+                    ..search_for_eval.clone()
+                },
+                opening_plies: self.eval_openings.unwrap_or(crate::eval::evaluator::default_opening_plies(game)),
+                accuracy_positions: self.eval_accuracy_positions.unwrap_or(match game {
+                    GameKind::TicTacToe => usize::MAX,
+                    _ => 100,
+                }),
+                poll: Duration::from_secs(2),
+                seed: selfplay.seed ^ 0x5EED_E7A1,
+            })
+        } else {
+            None
         };
         Ok(ActorConfig {
+            gating,
+            eval,
             game,
             data_dir: self.data_dir.clone(),
             addr: SocketAddr::new(host, self.port),
@@ -209,6 +325,7 @@ impl RunArgs {
             threads: check("threads", self.threads, 1, 1024, "between 1 and 1024")?,
             selfplay,
             no_model: self.no_model,
+            device: self.device,
             log_interval: Duration::from_secs(check(
                 "log-interval",
                 self.log_interval,
@@ -270,6 +387,22 @@ mod tests {
     }
 
     #[test]
+    fn position_cap_and_device_defaults() {
+        // TicTacToe outruns the trainer, so it is capped; the network-bound games are not.
+        assert_eq!(parse(&[]).unwrap().selfplay.max_positions_per_s, 1000.0);
+        assert_eq!(parse(&["--game", "connect4"]).unwrap().selfplay.max_positions_per_s, 0.0);
+        assert_eq!(parse(&["--max-positions-per-s", "0"]).unwrap().selfplay.max_positions_per_s, 0.0);
+        // The cap is over all workers: each paces itself at its share.
+        let c = parse(&["--max-positions-per-s", "600", "--threads", "3"]).unwrap();
+        assert_eq!(c.selfplay.max_positions_per_s, 200.0);
+        assert_eq!(parse(&[]).unwrap().device, crate::nn::Device::Cpu);
+        assert_eq!(parse(&["--device", "cuda"]).unwrap().device, crate::nn::Device::Cuda);
+        let mut v = vec!["actor", "--device", "tpu"];
+        let err = T::try_parse_from(v.drain(..)).err().expect("tpu is refused").to_string();
+        assert!(err.contains("cpu or cuda"), "{err}");
+    }
+
+    #[test]
     fn bad_values_name_the_flag() {
         for (args, needle) in [
             (&["--game", "chess"][..], "unknown game"),
@@ -279,9 +412,29 @@ mod tests {
             (&["--host", "my host"][..], "--host"),
             (&["--trainer-url", "ftp://x"][..], "--trainer-url"),
             (&["--c-puct", "NaN"][..], "--c-puct"),
+            (&["--eval-share", "2"][..], "--eval-share"),
+            (&["--eval-baselines", "random,alphabeta:2"][..], "alpha-beta has no evaluation for tictactoe"),
+            (&["--eval-baselines", "latest"][..], "--eval-baselines"),
+            (&["--gate-threshold", "1.5"][..], "--gate-threshold"),
+            (&["--gating", "gated", "--eval-share", "0"][..], "--eval-share must be above 0 with --gating gated"),
         ] {
             let err = parse(args).unwrap_err().to_string();
             assert!(err.contains(needle), "{args:?}: {err}");
         }
+    }
+
+    #[test]
+    fn evaluation_defaults_follow_the_game() {
+        use crate::eval::evaluator::GatingMode;
+        use crate::eval::players::PlayerSpec;
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.gating, GatingMode::Continuous);
+        let e = c.eval.unwrap();
+        assert_eq!(e.baselines, vec![PlayerSpec::Random, PlayerSpec::Mcts(50)]);
+        assert_eq!((e.search.simulations, e.search.dirichlet_epsilon, e.share), (200, 0.0, 0.15));
+        let c = parse(&["--game", "connect4", "--gating", "gated", "--eval-baselines", "random, alphabeta:3"]).unwrap();
+        assert_eq!(c.gating, GatingMode::Gated);
+        assert_eq!(c.eval.unwrap().baselines, vec![PlayerSpec::Random, PlayerSpec::AlphaBeta(3)]);
+        assert!(parse(&["--eval-share", "0"]).unwrap().eval.is_none());
     }
 }

@@ -1,11 +1,14 @@
 #![recursion_limit = "512"]
 //! Cartridge actor. Modules in dependency order (see README.md):
-//! [`mcts`] → [`nn`] → [`selfplay`] → [`store`] → [`server`] → [`config`], [`cli`].
+//! [`mcts`] → [`nn`] → [`selfplay`] → [`store`] → [`eval`] → [`server`] → [`play`] → [`config`], [`bench`], [`cli`].
 
+pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod eval;
 pub mod mcts;
 pub mod nn;
+pub mod play;
 pub mod selfplay;
 pub mod server;
 pub mod store;

@@ -121,21 +121,28 @@ pub struct GameDefaults {
     pub dirichlet_alpha: f32,
     /// Plies sampled with temperature 1 at the start of a self-play game.
     pub temperature_moves: u32,
+    /// Self-play positions per second over all workers (0 = no cap). Set where
+    /// self-play outruns the trainer: unthrottled TicTacToe makes ~3,500 positions/s on
+    /// one core while the trainer, on the other, draws a few thousand samples/s; 1,000/s
+    /// keeps its sample ratio at a few samples per position and leaves it the CPU.
+    /// Connect4 and Othello are bound by the network (tens of positions/s) and need none.
+    pub max_positions_per_s: f64,
 }
 
 /// Defaults for `spec`'s game; unknown games get values derived from their size.
 pub fn game_defaults(spec: &engine_core::GameSpec) -> GameDefaults {
-    let (avg_legal, sims, play, temp_moves) = match spec.name {
-        "tictactoe" => (5.0, 100, 200, 2),
-        "connect4" => (6.5, 200, 400, 6),
-        "othello" => (9.0, 200, 400, 10),
-        _ => ((spec.num_actions as f32 / 3.0).max(2.0), 200, 400, (spec.max_game_length / 6) as u32),
+    let (avg_legal, sims, play, temp_moves, pace) = match spec.name {
+        "tictactoe" => (5.0, 100, 200, 2, 1000.0),
+        "connect4" => (6.5, 200, 400, 6, 0.0),
+        "othello" => (9.0, 200, 400, 10, 0.0),
+        _ => ((spec.num_actions as f32 / 3.0).max(2.0), 200, 400, (spec.max_game_length / 6) as u32, 0.0),
     };
     GameDefaults {
         selfplay_simulations: sims,
         play_simulations: play,
         dirichlet_alpha: 10.0 / avg_legal,
         temperature_moves: temp_moves,
+        max_positions_per_s: pace,
     }
 }
 
@@ -248,12 +255,26 @@ pub fn masked_softmax(logits: &[f32], legal: &[Action]) -> Vec<f32> {
     p
 }
 
-/// Adds children for `legal` actions to `node` with priors softmaxed from `logits`.
+/// Adds children for `legal` actions to `node` with priors softmaxed from `logits`
+/// (the same numbers as [`masked_softmax`], written straight into the new children:
+/// this runs once per evaluated leaf, so it allocates nothing).
 pub fn expand(nodes: &mut Vec<Node>, node: usize, to_move: Player, legal: &[Action], logits: &[f32]) {
-    let priors = masked_softmax(logits, legal);
     let first = nodes.len() as u32;
-    for (&a, &p) in legal.iter().zip(&priors) {
-        nodes.push(Node::new(a, to_move, p));
+    let max = legal.iter().map(|&a| logits[a as usize]).fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0f32;
+    for &a in legal {
+        let l = logits[a as usize];
+        // A NaN or infinite logit from a broken model must not poison the tree.
+        let e = if l.is_finite() && max.is_finite() { (l - max).exp() } else { 1.0 };
+        sum += e;
+        nodes.push(Node::new(a, to_move, e));
+    }
+    let children = &mut nodes[first as usize..];
+    if sum.is_nan() || sum <= 0.0 || !sum.is_finite() {
+        let u = 1.0 / legal.len() as f32;
+        children.iter_mut().for_each(|c| c.prior = u);
+    } else {
+        children.iter_mut().for_each(|c| c.prior /= sum);
     }
     let n = &mut nodes[node];
     n.first_child = first;
@@ -366,6 +387,8 @@ pub struct Search<G: Game> {
     pub in_flight: u32,
     /// Whether to add Dirichlet noise when the root is expanded (self-play only).
     pub root_noise: bool,
+    /// Scratch list of legal actions, reused by every `complete`.
+    legal: Vec<Action>,
 }
 
 impl<G: Game> Search<G> {
@@ -375,7 +398,21 @@ impl<G: Game> Search<G> {
         }
         // The root's mover is the player who is *not* to move, as for any node.
         let nodes = vec![Node::new(0, root.to_move().opponent(), 1.0)];
-        Ok(Search { root, nodes, params, done: 0, in_flight: 0, root_noise })
+        Ok(Search { root, nodes, params, done: 0, in_flight: 0, root_noise, legal: Vec::new() })
+    }
+
+    /// Starts a new search from `root` with the same parameters, keeping the node
+    /// arena's memory (self-play starts one search per move; no tree reuse).
+    pub fn reset(&mut self, root: G) -> Result<(), MctsError> {
+        if root.is_terminal() {
+            return Err(MctsError::GameOver);
+        }
+        self.nodes.clear();
+        self.nodes.push(Node::new(0, root.to_move().opponent(), 1.0));
+        self.root = root;
+        self.done = 0;
+        self.in_flight = 0;
+        Ok(())
     }
 
     pub fn is_finished(&self) -> bool {
@@ -434,9 +471,11 @@ impl<G: Game> Search<G> {
 
     /// Expands a gathered leaf with the evaluator's `logits` and backs up `value`.
     pub fn complete<R: Rng + ?Sized>(&mut self, leaf: PendingLeaf<G>, logits: &[f32], value: f32, rng: &mut R) {
-        let legal = leaf.state.legal_actions();
+        let mut legal = std::mem::take(&mut self.legal);
+        leaf.state.legal_actions_into(&mut legal);
         let to_move = leaf.state.to_move();
         expand(&mut self.nodes, leaf.node, to_move, &legal, logits);
+        self.legal = legal;
         if leaf.node == 0 && self.root_noise {
             let r = self.nodes[0].children();
             let mut priors: Vec<f32> = self.nodes[r.clone()].iter().map(|n| n.prior).collect();
@@ -682,6 +721,47 @@ mod tests {
         assert_eq!(out.values[0], 1.0);
         assert!(out.values[1] > -1.0 && out.values[1] < 1.0, "{}", out.values[1]);
         assert_eq!(out.logits, vec![0.0; 18]);
+    }
+
+    #[test]
+    fn expand_priors_match_masked_softmax() {
+        let logits = [0.3, -1.0, 2.0, f32::NAN, 0.0, 5.0, 1.0, 1.0, -3.0];
+        let legal: Vec<Action> = vec![0, 2, 4, 5, 8];
+        let mut nodes = vec![Node::new(0, Player::Second, 1.0)];
+        expand(&mut nodes, 0, Player::First, &legal, &logits);
+        let want = masked_softmax(&logits, &legal);
+        assert_eq!(nodes[0].num_children, 5);
+        for (c, w) in nodes[1..].iter().zip(&want) {
+            assert!((c.prior - w).abs() < 1e-6, "{} vs {w}", c.prior);
+        }
+        // A NaN among the legal logits: every legal move counts the same as the max.
+        let mut nodes = vec![Node::new(0, Player::Second, 1.0)];
+        expand(&mut nodes, 0, Player::First, &[1, 3], &logits);
+        let want = masked_softmax(&logits, &[1, 3]);
+        assert!((nodes[1].prior - want[0]).abs() < 1e-6 && (nodes[2].prior - want[1]).abs() < 1e-6);
+    }
+
+    #[test]
+    fn reset_search_equals_a_new_one() {
+        let mut rng = StdRng::seed_from_u64(11);
+        let mut s = Search::new(TicTacToe::initial(), params(30, 4), false).unwrap();
+        let mut ev = UniformEvaluator;
+        while !s.is_finished() {
+            let mut leaves = Vec::new();
+            s.gather(&mut leaves);
+            let states: Vec<TicTacToe> = leaves.iter().map(|l| l.state.clone()).collect();
+            let out = Evaluator::<TicTacToe>::evaluate(&mut ev, &states, &[]).unwrap();
+            for (i, l) in leaves.into_iter().enumerate() {
+                s.complete(l, &out.logits[i * 9..(i + 1) * 9], out.values[i], &mut rng);
+            }
+        }
+        let next = pos(&[4]);
+        s.reset(next.clone()).unwrap();
+        let fresh = Search::new(next, params(30, 4), false).unwrap();
+        assert_eq!((s.done, s.in_flight, s.nodes.len()), (0, 0, 1));
+        assert_eq!(s.nodes[0].mover, fresh.nodes[0].mover);
+        assert_eq!(s.root, fresh.root);
+        assert!(matches!(s.reset(pos(&[0, 3, 1, 4, 2])), Err(MctsError::GameOver)));
     }
 
     #[test]

@@ -38,6 +38,95 @@ pub enum NnError {
     Mismatch { path: PathBuf, reason: String },
     #[error("inference failed: {0}")]
     Run(String),
+    #[error("{0}")]
+    Device(String),
+}
+
+/// Where a session runs its graph.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Device {
+    /// ONNX Runtime's CPU provider (the default, and the only one a plain build has).
+    #[default]
+    Cpu,
+    /// The CUDA provider of an `onnxruntime-gpu` library; needs the `cuda` cargo feature.
+    Cuda,
+}
+
+impl std::str::FromStr for Device {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Device, String> {
+        match s {
+            "cpu" => Ok(Device::Cpu),
+            "cuda" => Ok(Device::Cuda),
+            other => Err(format!("unknown device {other:?} (cpu or cuda)")),
+        }
+    }
+}
+
+impl std::fmt::Display for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Device::Cpu => "cpu",
+            Device::Cuda => "cuda",
+        })
+    }
+}
+
+/// Session options shared by self-play, the benchmark's raw measurement and play, so
+/// the benchmark measures the runtime exactly as self-play configures it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionSettings {
+    /// ONNX Runtime intra-op threads.
+    pub intra_threads: usize,
+    pub device: Device,
+}
+
+impl SessionSettings {
+    pub fn cpu(intra_threads: usize) -> SessionSettings {
+        SessionSettings { intra_threads, device: Device::Cpu }
+    }
+}
+
+/// Hint when CUDA was asked for and cannot be had.
+#[cfg(feature = "cuda")]
+const CUDA_HINT: &str = "install the GPU runtime (`.venv/bin/pip install onnxruntime-gpu`, CUDA 12 and cuDNN 9 on the library path) and point ORT_DYLIB_PATH or --ort-lib at its libonnxruntime.so.1.*";
+
+/// Checks, before any model is loaded, that sessions can run on `device`, so
+/// `--device cuda` stops the actor with the reason instead of every model load being
+/// rejected. Call after [`init_runtime`].
+pub fn check_device(device: Device) -> Result<(), NnError> {
+    let env = ENV.get().ok_or(NnError::NotInitialised)?;
+    let builder = Session::builder(env).map_err(|e| NnError::Device(e.to_string()))?;
+    with_device(builder, device).map(|_| ())
+}
+
+/// Adds the execution provider for `device` to a session builder. CPU needs nothing;
+/// CUDA is registered with `error_on_failure`, so a missing provider is an error
+/// rather than ONNX Runtime's silent fall-back to the CPU.
+fn with_device(
+    builder: ort::session::builder::SessionBuilder,
+    device: Device,
+) -> Result<ort::session::builder::SessionBuilder, NnError> {
+    match device {
+        Device::Cpu => Ok(builder),
+        #[cfg(feature = "cuda")]
+        Device::Cuda => {
+            use ort::ep::ExecutionProvider;
+            let available = ort::ep::CUDA::is_available().unwrap_or(false);
+            if !available {
+                return Err(NnError::Device(format!(
+                    "--device cuda: this ONNX Runtime library has no CUDA execution provider; {CUDA_HINT}"
+                )));
+            }
+            builder
+                .with_execution_providers([ort::ep::CUDA::default().build().error_on_failure()])
+                .map_err(|e| NnError::Device(format!("--device cuda: the CUDA execution provider failed to start: {e}; {CUDA_HINT}")))
+        }
+        #[cfg(not(feature = "cuda"))]
+        Device::Cuda => Err(NnError::Device(
+            "--device cuda: this actor was built without CUDA support; rebuild with `cargo build --release -p actor --features cuda`".to_string(),
+        )),
+    }
 }
 
 static ENV: OnceLock<Environment> = OnceLock::new();
@@ -181,20 +270,27 @@ impl NnModel {
     /// num_actions, input/output names), then runs one dummy batch to check the output
     /// shapes.
     pub fn load(path: &Path, spec: &GameSpec, intra_threads: usize) -> Result<NnModel, NnError> {
+        NnModel::load_with(path, spec, SessionSettings::cpu(intra_threads))
+    }
+
+    /// [`NnModel::load`] with explicit session settings (threads, device).
+    pub fn load_with(path: &Path, spec: &GameSpec, settings: SessionSettings) -> Result<NnModel, NnError> {
         let env = ENV.get().ok_or(NnError::NotInitialised)?;
         // Read the bytes first: the trainer may replace the file at any moment, and a
         // single read sees one whole version (the rename is atomic).
         let bytes =
             std::fs::read(path).map_err(|e| NnError::Read { path: path.to_path_buf(), reason: e.to_string() })?;
         let load_err = |reason: String| NnError::Load { path: path.to_path_buf(), reason };
-        let session = Session::builder(env)
+        let builder = Session::builder(env)
             .map_err(|e| load_err(e.to_string()))?
-            .with_intra_threads(intra_threads.max(1))
+            .with_optimization_level(ort::session::builder::GraphOptimizationLevel::All)
+            .map_err(|e| load_err(e.to_string()))?
+            .with_intra_threads(settings.intra_threads.max(1))
             .map_err(|e| load_err(e.to_string()))?
             .with_inter_threads(1)
-            .map_err(|e| load_err(e.to_string()))?
-            .commit_from_memory(&bytes)
             .map_err(|e| load_err(e.to_string()))?;
+        let session =
+            with_device(builder, settings.device)?.commit_from_memory(&bytes).map_err(|e| load_err(e.to_string()))?;
 
         let mismatch = |reason: String| NnError::Mismatch { path: path.to_path_buf(), reason };
         let meta = session.metadata().map_err(|e| load_err(e.to_string()))?;
@@ -344,7 +440,7 @@ pub enum WatchEvent {
 pub struct ModelWatcher {
     pub path: PathBuf,
     spec: &'static GameSpec,
-    intra_threads: usize,
+    settings: SessionSettings,
     interval: Duration,
     last_poll: Option<Instant>,
     seen: Option<FileSig>,
@@ -356,12 +452,18 @@ impl ModelWatcher {
         ModelWatcher {
             path: models_dir.join("latest.onnx"),
             spec,
-            intra_threads,
+            settings: SessionSettings::cpu(intra_threads),
             interval,
             last_poll: None,
             seen: None,
             current: None,
         }
+    }
+
+    /// Runs the sessions this watcher loads on `device`.
+    pub fn with_device(mut self, device: Device) -> ModelWatcher {
+        self.settings.device = device;
+        self
     }
 
     pub fn current(&self) -> Option<Arc<NnModel>> {
@@ -386,7 +488,7 @@ impl ModelWatcher {
             return WatchEvent::Unchanged;
         }
         self.seen = Some(sig);
-        match NnModel::load(&self.path, self.spec, self.intra_threads) {
+        match NnModel::load_with(&self.path, self.spec, self.settings) {
             Ok(model) => {
                 let info = model.info.clone();
                 self.current = Some(Arc::new(model));

@@ -27,8 +27,7 @@ use rand::SeedableRng;
 use serde::Serialize;
 
 use crate::mcts::{
-    apply_temperature, check_output, encode_batch, sample_index, Evaluator, PendingLeaf, Search, SearchParams,
-    UniformEvaluator,
+    apply_temperature, check_output, sample_index, Evaluator, PendingLeaf, Search, SearchParams, UniformEvaluator,
 };
 use crate::nn::{ModelWatcher, NnEvaluator, WatchEvent};
 use crate::store::{FinishedGame, PositionRecord};
@@ -95,14 +94,99 @@ struct ModelStatus {
     last_rejected: Option<RejectedModel>,
 }
 
-#[derive(Clone, Copy, Debug, Default)]
-struct Counters {
-    games: u64,
-    positions: u64,
-    simulations: u64,
-    nn_evals: u64,
-    batches: u64,
-    batch_capacity: u64,
+/// Running totals since start, for rates over a window (`/api/stats`, `actor bench`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Counters {
+    /// Games and positions committed to replay.db.
+    pub games: u64,
+    pub positions: u64,
+    /// Simulations of finished move searches.
+    pub simulations: u64,
+    /// Positions the evaluator scored, in how many calls, and the most those calls
+    /// could have held.
+    pub nn_evals: u64,
+    pub batches: u64,
+    pub batch_capacity: u64,
+    /// Worker time (summed over workers), by phase.
+    pub time: PhaseNanos,
+}
+
+/// Where worker time goes, in nanoseconds summed over workers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PhaseNanos {
+    /// Tree walks choosing leaves (PUCT, virtual loss, terminal backups).
+    pub select: u64,
+    /// Writing the leaves' observations into the batch buffer.
+    pub encode: u64,
+    /// Inside the evaluator (ONNX Runtime).
+    pub inference: u64,
+    /// Expanding and backing up leaves, picking and playing moves, recording targets.
+    pub complete: u64,
+    /// Handing finished games to the writer (blocks only when its queue is full).
+    pub handoff: u64,
+    /// Sleeping to stay under `--max-positions-per-s`.
+    pub paced: u64,
+}
+
+impl PhaseNanos {
+    pub fn busy(&self) -> u64 {
+        self.select + self.encode + self.inference + self.complete + self.handoff
+    }
+
+    fn minus(&self, o: &PhaseNanos) -> PhaseNanos {
+        PhaseNanos {
+            select: self.select.saturating_sub(o.select),
+            encode: self.encode.saturating_sub(o.encode),
+            inference: self.inference.saturating_sub(o.inference),
+            complete: self.complete.saturating_sub(o.complete),
+            handoff: self.handoff.saturating_sub(o.handoff),
+            paced: self.paced.saturating_sub(o.paced),
+        }
+    }
+}
+
+impl Counters {
+    /// What happened between `earlier` and `self`.
+    pub fn since(&self, earlier: &Counters) -> Counters {
+        Counters {
+            games: self.games.saturating_sub(earlier.games),
+            positions: self.positions.saturating_sub(earlier.positions),
+            simulations: self.simulations.saturating_sub(earlier.simulations),
+            nn_evals: self.nn_evals.saturating_sub(earlier.nn_evals),
+            batches: self.batches.saturating_sub(earlier.batches),
+            batch_capacity: self.batch_capacity.saturating_sub(earlier.batch_capacity),
+            time: self.time.minus(&earlier.time),
+        }
+    }
+}
+
+/// Shares of worker time by phase (`/api/stats` → `actor.time_split`); `paced` is the
+/// share of wall time spent waiting under the position cap, the others are shares of
+/// busy time and add up to 1.
+#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq)]
+pub struct TimeSplit {
+    pub select: f64,
+    pub encode: f64,
+    pub inference: f64,
+    pub complete: f64,
+    pub handoff: f64,
+    pub paced: f64,
+}
+
+impl TimeSplit {
+    pub fn of(t: &PhaseNanos) -> TimeSplit {
+        let busy = t.busy() as f64;
+        let share = |x: u64| if busy > 0.0 { x as f64 / busy } else { 0.0 };
+        let wall = busy + t.paced as f64;
+        TimeSplit {
+            select: share(t.select),
+            encode: share(t.encode),
+            inference: share(t.inference),
+            complete: share(t.complete),
+            handoff: share(t.handoff),
+            paced: if wall > 0.0 { t.paced as f64 / wall } else { 0.0 },
+        }
+    }
 }
 
 /// Live figures, updated with relaxed atomics by the workers and the writer.
@@ -120,8 +204,12 @@ pub struct Telemetry {
     batches: AtomicU64,
     /// Sum over batches of the most leaves the batch could have held.
     batch_capacity: AtomicU64,
+    select_ns: AtomicU64,
+    encode_ns: AtomicU64,
     infer_ns: AtomicU64,
-    search_ns: AtomicU64,
+    complete_ns: AtomicU64,
+    handoff_ns: AtomicU64,
+    paced_ns: AtomicU64,
     model: Mutex<ModelStatus>,
     window: Mutex<VecDeque<(Instant, Counters)>>,
 }
@@ -141,6 +229,8 @@ pub struct ActorStats {
     pub mean_batch_size: f64,
     /// Share of worker time spent inside the evaluator.
     pub inference_share: f64,
+    /// Worker time by phase over the last minute (see [`TimeSplit`]).
+    pub time_split: TimeSplit,
     pub model_version: Option<i64>,
     pub model_loaded_at: Option<f64>,
     pub last_rejected_model: Option<RejectedModel>,
@@ -161,8 +251,12 @@ impl Telemetry {
             nn_evals: AtomicU64::new(0),
             batches: AtomicU64::new(0),
             batch_capacity: AtomicU64::new(0),
+            select_ns: AtomicU64::new(0),
+            encode_ns: AtomicU64::new(0),
             infer_ns: AtomicU64::new(0),
-            search_ns: AtomicU64::new(0),
+            complete_ns: AtomicU64::new(0),
+            handoff_ns: AtomicU64::new(0),
+            paced_ns: AtomicU64::new(0),
             model: Mutex::new(ModelStatus::default()),
             window: Mutex::new(window),
         }
@@ -205,7 +299,8 @@ impl Telemetry {
         self.model.lock().unwrap_or_else(|p| p.into_inner()).version
     }
 
-    fn counters(&self) -> Counters {
+    /// Totals since start.
+    pub fn counters(&self) -> Counters {
         Counters {
             games: self.games_written.load(Relaxed),
             positions: self.positions_written.load(Relaxed),
@@ -213,7 +308,24 @@ impl Telemetry {
             nn_evals: self.nn_evals.load(Relaxed),
             batches: self.batches.load(Relaxed),
             batch_capacity: self.batch_capacity.load(Relaxed),
+            time: PhaseNanos {
+                select: self.select_ns.load(Relaxed),
+                encode: self.encode_ns.load(Relaxed),
+                inference: self.infer_ns.load(Relaxed),
+                complete: self.complete_ns.load(Relaxed),
+                handoff: self.handoff_ns.load(Relaxed),
+                paced: self.paced_ns.load(Relaxed),
+            },
         }
+    }
+
+    fn add_time(&self, t: &PhaseNanos) {
+        self.select_ns.fetch_add(t.select, Relaxed);
+        self.encode_ns.fetch_add(t.encode, Relaxed);
+        self.infer_ns.fetch_add(t.inference, Relaxed);
+        self.complete_ns.fetch_add(t.complete, Relaxed);
+        self.handoff_ns.fetch_add(t.handoff, Relaxed);
+        self.paced_ns.fetch_add(t.paced, Relaxed);
     }
 
     /// Current figures; rates are over the last minute (or since start).
@@ -232,7 +344,10 @@ impl Telemetry {
         };
         let dt = now.duration_since(t0).as_secs_f64().max(1e-3);
         let m = self.model.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let (infer, search) = (self.infer_ns.load(Relaxed) as f64, self.search_ns.load(Relaxed) as f64);
+        // Batch fill and the time split over the window too, so a change of settings or
+        // model shows within a minute rather than being averaged into the whole run.
+        let d = c.since(&c0);
+        let d = if d.batches > 0 { d } else { c };
         ActorStats {
             game: self.game.to_string(),
             games_played: c.games,
@@ -241,9 +356,10 @@ impl Telemetry {
             positions_per_min: (c.positions - c0.positions) as f64 * 60.0 / dt,
             simulations_per_s: (c.simulations - c0.simulations) as f64 / dt,
             nn_evals_per_s: (c.nn_evals - c0.nn_evals) as f64 / dt,
-            mean_batch_fill: if c.batch_capacity > 0 { c.nn_evals as f64 / c.batch_capacity as f64 } else { 0.0 },
-            mean_batch_size: if c.batches > 0 { c.nn_evals as f64 / c.batches as f64 } else { 0.0 },
-            inference_share: if infer + search > 0.0 { infer / (infer + search) } else { 0.0 },
+            mean_batch_fill: if d.batch_capacity > 0 { d.nn_evals as f64 / d.batch_capacity as f64 } else { 0.0 },
+            mean_batch_size: if d.batches > 0 { d.nn_evals as f64 / d.batches as f64 } else { 0.0 },
+            inference_share: TimeSplit::of(&d.time).inference,
+            time_split: TimeSplit::of(&d.time),
             model_version: m.version,
             model_loaded_at: m.loaded_at,
             last_rejected_model: m.last_rejected,
@@ -330,6 +446,14 @@ pub fn finish_game(
     }
 }
 
+/// Nanoseconds since `clock`, which moves on to now.
+fn lap(clock: &mut Instant) -> u64 {
+    let now = Instant::now();
+    let ns = now.duration_since(*clock).as_nanos() as u64;
+    *clock = now;
+    ns
+}
+
 /// Runs one self-play worker until `stop` is set or `cfg.max_games` games are done.
 pub fn run_worker<G: Game>(
     worker: usize,
@@ -348,16 +472,21 @@ pub fn run_worker<G: Game>(
         .map(|_| telemetry.claim_game(cfg.max_games).then(|| Slot::new(cfg, evaluator.model_version())))
         .collect();
     let capacity = (slots.len() as u64) * cfg.search.leaves_per_game.max(1) as u64;
+    let obs_len = spec.obs_len();
     let mut leaves: Vec<(usize, PendingLeaf<G>)> = Vec::new();
     let mut batch: Vec<PendingLeaf<G>> = Vec::new();
-    let mut obs = Vec::new();
+    let mut states: Vec<G> = Vec::new();
+    let mut obs: Vec<f32> = Vec::new();
     let started = Instant::now();
     let mut produced = 0u64;
 
     while !stop.load(Relaxed) && slots.iter().any(Option::is_some) {
+        let mut time = PhaseNanos::default();
         let pause = pace_delay(produced, started.elapsed(), cfg.max_positions_per_s);
         if !pause.is_zero() {
             std::thread::sleep(pause);
+            time.paced = pause.as_nanos() as u64;
+            telemetry.add_time(&time);
             continue;
         }
         // 1. Swap models only here, between batches.
@@ -365,22 +494,27 @@ pub fn run_worker<G: Game>(
         evaluator = source.evaluator::<G>();
 
         // 2. Gather leaves from every game.
-        let t_search = Instant::now();
+        let mut clock = Instant::now();
         for (i, slot) in slots.iter_mut().enumerate() {
             let Some(s) = slot else { continue };
             batch.clear();
             s.search.gather(&mut batch);
             leaves.extend(batch.drain(..).map(|l| (i, l)));
         }
-        let mut infer_ns = 0u64;
+        time.select = lap(&mut clock);
         if !leaves.is_empty() {
-            // 3. One evaluator call for the whole batch.
-            batch.extend(leaves.iter().map(|(_, l)| l.clone()));
-            let states = encode_batch(&batch, &mut obs);
-            batch.clear();
-            let t_infer = Instant::now();
+            // 3. Encode straight from the pending leaves into the reused buffer (no
+            //    copy of the leaves' paths), then one evaluator call for the batch.
+            obs.clear();
+            obs.resize(leaves.len() * obs_len, 0.0);
+            states.clear();
+            for ((_, l), chunk) in leaves.iter().zip(obs.chunks_mut(obs_len)) {
+                l.state.encode(chunk);
+                states.push(l.state.clone());
+            }
+            time.encode = lap(&mut clock);
             let out = evaluator.evaluate(&states, &obs).and_then(|o| check_output::<G>(&o, states.len()).map(|_| o));
-            infer_ns = t_infer.elapsed().as_nanos() as u64;
+            time.inference = lap(&mut clock);
             let out = match out {
                 Ok(o) => o,
                 Err(e) => {
@@ -413,7 +547,7 @@ pub fn run_worker<G: Game>(
             // all zero and the shares fall back to the (legal-only) priors.
             let probs = apply_temperature(&result.policy, temp);
             let action = sample_index(&probs, &mut rng) as u16;
-            let mut o = vec![0.0; spec.obs_len()];
+            let mut o = vec![0.0; obs_len];
             root.encode(&mut o);
             s.positions.push((
                 PositionRecord { ply, obs: o, policy: result.policy, value: 0.0, root_value: result.root_value },
@@ -427,17 +561,18 @@ pub fn run_worker<G: Game>(
             if let Some(outcome) = next.outcome() {
                 let done = std::mem::take(&mut *slot).expect("slot is live");
                 let game = finish_game(done.moves, done.positions, outcome, done.model_version);
+                time.complete += lap(&mut clock);
                 tx.send(game).map_err(|_| SelfPlayError::WriterGone)?;
+                time.handoff += lap(&mut clock);
                 if !stop.load(Relaxed) && telemetry.claim_game(cfg.max_games) {
                     *slot = Some(Slot::new(cfg, evaluator.model_version()));
                 }
             } else {
-                s.search = Search::new(next, cfg.search.clone(), true)?;
+                s.search.reset(next)?;
             }
         }
-        let total_ns = t_search.elapsed().as_nanos() as u64;
-        telemetry.infer_ns.fetch_add(infer_ns, Relaxed);
-        telemetry.search_ns.fetch_add(total_ns.saturating_sub(infer_ns), Relaxed);
+        time.complete += lap(&mut clock);
+        telemetry.add_time(&time);
     }
     Ok(())
 }
@@ -529,5 +664,46 @@ mod tests {
             }
         }
         assert!(t.snapshot().nn_evals_per_s > 0.0);
+    }
+
+    /// Many games batched together with several leaves each must still give every move
+    /// exactly its simulations (the leaf-batch guard), and the counters must add up.
+    #[test]
+    fn batched_worker_runs_exactly_the_simulations_of_each_move() {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let t = Arc::new(Telemetry::new("tictactoe"));
+        let mut c = cfg(12);
+        c.games_in_flight = 5;
+        c.search.leaves_per_game = 7;
+        c.search.simulations = 23;
+        run_worker::<TicTacToe>(0, &c, ModelSource::Uniform, tx, t.clone(), Arc::new(AtomicBool::new(false))).unwrap();
+        let positions: u64 = rx.try_iter().map(|g| g.positions.len() as u64).sum();
+        let totals = t.counters();
+        assert_eq!(totals.simulations, positions * 23);
+        // Terminal leaves are scored without the network, so evaluations ≤ simulations,
+        // and no batch ever held more than games × leaves.
+        assert!(totals.nn_evals <= totals.simulations && totals.nn_evals > 0);
+        assert!(totals.nn_evals <= totals.batches * 5 * 7);
+        assert_eq!(totals.batch_capacity, totals.batches * 5 * 7);
+        assert!(totals.time.inference > 0 && totals.time.select > 0 && totals.time.complete > 0);
+        let split = TimeSplit::of(&totals.time);
+        let sum = split.select + split.encode + split.inference + split.complete + split.handoff;
+        assert!((sum - 1.0).abs() < 1e-9, "{split:?}");
+        assert_eq!(split.paced, 0.0);
+    }
+
+    #[test]
+    fn counters_since_and_time_split() {
+        let t = |x| PhaseNanos { select: x, encode: x, inference: 2 * x, complete: x, handoff: 0, paced: 4 * x };
+        let a = Counters { games: 2, nn_evals: 10, time: t(1), ..Counters::default() };
+        let b = Counters { games: 5, nn_evals: 40, time: t(3), ..Counters::default() };
+        let d = b.since(&a);
+        assert_eq!((d.games, d.nn_evals), (3, 30));
+        assert_eq!(d.time, t(2));
+        let s = TimeSplit::of(&d.time);
+        assert!((s.inference - 0.4).abs() < 1e-12 && (s.select - 0.2).abs() < 1e-12);
+        // Paced: 8 of 18 ns of wall time.
+        assert!((s.paced - 8.0 / 18.0).abs() < 1e-12);
+        assert_eq!(TimeSplit::of(&PhaseNanos::default()), TimeSplit::default());
     }
 }

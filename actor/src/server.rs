@@ -30,6 +30,14 @@ use crate::store;
 
 /// Largest request body accepted (413 above it).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Longest a request may take, queueing included (503 after it): nothing a client asks
+/// for may hold a connection and its memory open-ended.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest a move request waits for a search slot (503 after it). Searches run at most
+/// `max_concurrent_searches` at once so that play cannot take the CPU from self-play;
+/// beyond that a burst of requests queues briefly, and then gets told to come back
+/// rather than piling up.
+pub const SEARCH_QUEUE_WAIT: Duration = Duration::from_secs(10);
 
 /// What the server needs to know.
 #[derive(Clone, Debug)]
@@ -59,6 +67,9 @@ pub struct AppState {
     pub telemetry: Arc<Telemetry>,
     /// Watches `models/latest.onnx` for play; `None` without ONNX Runtime.
     pub model: Option<Arc<Mutex<ModelWatcher>>>,
+    /// The latest evaluation summary (docs/CONTRACTS.md §8), published by the
+    /// evaluator thread of `actor run`; `None` until its first result.
+    pub evaluation: crate::eval::evaluator::SharedSummary,
     searches: Arc<tokio::sync::Semaphore>,
     http: reqwest::Client,
 }
@@ -71,6 +82,7 @@ impl AppState {
             config: Arc::new(config),
             telemetry,
             model: model.map(|w| Arc::new(Mutex::new(w))),
+            evaluation: Arc::new(Mutex::new(None)),
             http,
         }
     }
@@ -178,7 +190,22 @@ pub fn app(state: AppState) -> Router {
         .fallback(static_files)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(time_limit))
         .with_state(state)
+}
+
+/// Answers 503 when a request takes longer than [`REQUEST_TIMEOUT`]. (A search already
+/// running finishes in its blocking thread and frees its slot; only the answer is lost.)
+async fn time_limit(req: Request, next: axum::middleware::Next) -> Response {
+    let what = format!("{} {}", req.method(), req.uri().path());
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => AppError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: format!("{what} took longer than {} s; try again later", REQUEST_TIMEOUT.as_secs()),
+        }
+        .into_response(),
+    }
 }
 
 /// Binds `addr` and serves until `shutdown` resolves; also polls for new models.
@@ -187,6 +214,13 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        if !addr.ip().is_loopback() {
+            tracing::warn!(
+                "listening on {addr}, not on loopback: anyone who can reach this machine can play, read replays and change the trainer's settings (there is no authentication); use --host 127.0.0.1 unless that is what you want"
+            );
+        }
+    }
     let poller = state.clone();
     tokio::spawn(async move {
         loop {
@@ -313,8 +347,18 @@ async fn post_move(
         Some(o) => Err(AppError::bad_request(format!("the game is already over ({o}); no move to search"))),
         None => Ok(()),
     }))?;
-    let permit =
-        st.searches.clone().acquire_owned().await.map_err(|_| AppError::internal("server is shutting down"))?;
+    let permit = match tokio::time::timeout(SEARCH_QUEUE_WAIT, st.searches.clone().acquire_owned()).await {
+        Ok(Ok(p)) => p,
+        Ok(Err(_)) => return Err(AppError::internal("server is shutting down")),
+        Err(_) => {
+            let slots = st.config.max_concurrent_searches.max(1);
+            let wait = SEARCH_QUEUE_WAIT.as_secs();
+            let message = format!(
+                "busy: all {slots} search slots stayed taken for {wait} s; try again (--max-concurrent-searches sets the slots)"
+            );
+            return Err(AppError { status: StatusCode::SERVICE_UNAVAILABLE, message });
+        }
+    };
     let st2 = st.clone();
     let res = tokio::task::spawn_blocking(move || {
         let _permit = permit;
@@ -410,7 +454,8 @@ async fn stats(State(st): State<AppState>) -> Json<Value> {
     // The trainer renames a complete file into place, so a read sees one version.
     let trainer =
         tokio::fs::read(&path).await.ok().and_then(|b| serde_json::from_slice::<Value>(&b).ok()).unwrap_or(Value::Null);
-    Json(json!({ "trainer": trainer, "actor": st.telemetry.snapshot() }))
+    let evaluation = st.evaluation.lock().unwrap_or_else(|p| p.into_inner()).clone().unwrap_or(Value::Null);
+    Json(json!({ "trainer": trainer, "actor": st.telemetry.snapshot(), "evaluation": evaluation }))
 }
 
 #[derive(Deserialize)]
@@ -476,11 +521,16 @@ async fn trainer_proxy(
 async fn forward(st: AppState, path: String, req: Request) -> Result<Response, AppError> {
     let method = req.method().clone();
     if !matches!(method, Method::GET | Method::POST | Method::PATCH) {
-        return Err(AppError {
+        let err = AppError {
             status: StatusCode::METHOD_NOT_ALLOWED,
             message: format!("the trainer proxy forwards GET, POST and PATCH, not {method}"),
-        });
+        };
+        // A 405 names the methods that are allowed (RFC 9110).
+        let mut resp = err.into_response();
+        resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, POST, PATCH"));
+        return Ok(resp);
     }
+    check_trainer_path(&path)?;
     let base = st.config.trainer_url.trim_end_matches('/');
     let mut url = format!("{base}/{path}");
     if let Some(q) = req.uri().query() {
@@ -513,6 +563,23 @@ async fn forward(st: AppState, path: String, req: Request) -> Result<Response, A
     Ok(out)
 }
 
+/// The proxy forwards to the trainer's own routes only: `path` (already percent-decoded
+/// by the router) must be segments of letters, digits, `-`, `_` and `.`, none of them `.`
+/// or `..`. So no request can climb out of the trainer URL's path, name another host
+/// (`@`, `:`, `//`) or smuggle a query or fragment; the proxy is not an open proxy.
+fn check_trainer_path(path: &str) -> Result<(), AppError> {
+    let ok_segment = |s: &str| {
+        !s.is_empty() && s != "." && s != ".." && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    };
+    if path.is_empty() || path.split('/').all(ok_segment) {
+        Ok(())
+    } else {
+        Err(AppError::bad_request(format!(
+            "{path:?} is not a trainer API path (segments of letters, digits, '-', '_', '.'; see docs/CONTRACTS.md §7)"
+        )))
+    }
+}
+
 const NOT_BUILT: &str = "<!doctype html><meta charset=utf-8><title>Cartridge</title>
 <h1>The web app is not built</h1>
 <p>The actor serves the Svelte app from <code>WEB_DIR</code>, which has no <code>index.html</code>.
@@ -535,8 +602,12 @@ async fn static_files(State(st): State<AppState>, req: Request) -> Response {
     }
 }
 
-async fn openapi() -> Json<Value> {
-    Json(openapi_document())
+async fn openapi(State(st): State<AppState>) -> Json<Value> {
+    let mut doc = openapi_document();
+    // The cap is a flag of this process, so the document states the one in force.
+    doc["paths"]["/api/move"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]
+        ["simulations"]["maximum"] = json!(st.config.max_simulations);
+    Json(doc)
 }
 
 /// The OpenAPI 3 description of the routes above (hand-written; tests check every
@@ -545,6 +616,7 @@ pub fn openapi_document() -> Value {
     let err = json!({"description": "bad input", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
     let ok = |schema: Value| json!({"description": "OK", "content": {"application/json": {"schema": schema}}});
     let moves_schema = json!({"type": "array", "items": {"type": "integer"}, "description": "actions from the initial position (docs/CONTRACTS.md §1)"});
+    let game_schema = json!({"type": "string", "enum": GameKind::ALL.iter().map(|k| k.name()).collect::<Vec<_>>()});
     json!({
         "openapi": "3.0.3",
         "info": {"title": "Cartridge actor", "version": "1", "description": "Self-play actor: play the bots, watch training. Contract: docs/CONTRACTS.md §6."},
@@ -558,21 +630,22 @@ pub fn openapi_document() -> Value {
                     "default_simulations": {"type": "integer"}, "training": {"type": "boolean"}}}}}}))}}},
             "/api/move": {"post": {"summary": "search a position and return the bot's move",
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["game"], "properties": {
-                    "game": {"type": "string"}, "moves": moves_schema, "simulations": {"type": "integer", "minimum": 1}}}}}},
+                    "game": game_schema, "moves": moves_schema, "simulations": {"type": "integer", "minimum": 1}}}}}},
                 "responses": {"200": ok(json!({"type": "object", "properties": {
                     "action": {"type": "integer"}, "policy": {"type": "array", "items": {"type": "number"}},
                     "value": {"type": "number", "description": "search value for the side to move before the action"},
                     "model_version": {"type": "integer", "nullable": true}}})),
-                    "400": err, "413": err, "422": err}}},
+                    "400": err, "413": err, "415": err, "422": err,
+                    "503": {"description": "every search slot stayed busy, or the request ran past its time limit; try again", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}},
             "/api/state": {"post": {"summary": "the position after some moves, as the engine sees it",
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["game"], "properties": {
-                    "game": {"type": "string"}, "moves": moves_schema}}}}},
+                    "game": game_schema, "moves": moves_schema}}}}},
                 "responses": {"200": ok(json!({"type": "object", "properties": {
                     "cells": {"type": "array", "items": {"type": "integer", "enum": [0, 1, 2]}}, "to_move": {"type": "integer", "enum": [1, 2]},
                     "legal_actions": {"type": "array", "items": {"type": "integer"}},
                     "outcome": {"type": "string", "enum": ["first", "second", "draw"], "nullable": true},
                     "winning_cells": {"type": "array", "items": {"type": "integer"}}}})),
-                    "400": err, "413": err, "422": err}}},
+                    "400": err, "413": err, "415": err, "422": err}}},
             "/api/stats": {"get": {"summary": "trainer stats.json (or null) and the actor's live figures", "responses": {"200": ok(json!({"type": "object", "properties": {
                 "trainer": {"type": "object", "nullable": true}, "actor": {"type": "object", "properties": {
                     "game": {"type": "string"}, "games_played": {"type": "integer"}, "positions": {"type": "integer"},
@@ -581,21 +654,35 @@ pub fn openapi_document() -> Value {
                     "inference_share": {"type": "number"}, "model_version": {"type": "integer", "nullable": true},
                     "model_loaded_at": {"type": "number", "nullable": true},
                     "last_rejected_model": {"type": "object", "nullable": true, "properties": {"path": {"type": "string"}, "reason": {"type": "string"}, "at": {"type": "number"}}},
-                    "uptime_s": {"type": "number"}}}}}))}}},
+                    "uptime_s": {"type": "number"}}},
+                "evaluation": {"type": "object", "nullable": true, "description": "docs/CONTRACTS.md §8", "properties": {
+                    "gating": {"type": "object", "properties": {"mode": {"type": "string", "enum": ["continuous", "gated"]},
+                        "best_version": {"type": "integer", "nullable": true}, "self_play_version": {"type": "integer", "nullable": true}}},
+                    "ratings": {"type": "array", "items": {"type": "object", "properties": {"player": {"type": "string"},
+                        "version": {"type": "integer", "nullable": true}, "elo": {"type": "number"}, "elo_lo": {"type": "number"},
+                        "elo_hi": {"type": "number"}, "games": {"type": "integer"}}}},
+                    "baselines": {"type": "array", "items": {"type": "object", "properties": {"version": {"type": "integer"},
+                        "opponent": {"type": "string"}, "wins": {"type": "integer"}, "draws": {"type": "integer"},
+                        "losses": {"type": "integer"}, "score": {"type": "number"}}}},
+                    "accuracy": {"type": "array", "items": {"type": "object", "properties": {"version": {"type": "integer"},
+                        "phase": {"type": "string"}, "mode": {"type": "string", "enum": ["net", "search"]},
+                        "positions": {"type": "integer"}, "errors": {"type": "integer"}, "error_rate": {"type": "number"}}}}}}}}))}}},
             "/api/replays": {"get": {"summary": "recent self-play games, newest first",
                 "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 20}}],
                 "responses": {"200": ok(json!({"type": "object", "properties": {"games": {"type": "array", "items": {"$ref": "#/components/schemas/Game"}}}})), "400": err}}},
             "/api/replays/{id}": {"get": {"summary": "one game with its positions' targets",
-                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "format": "int64", "minimum": i64::MIN, "maximum": i64::MAX}}],
                 "responses": {"200": ok(json!({"allOf": [{"$ref": "#/components/schemas/Game"}, {"type": "object", "properties": {"positions": {"type": "array", "items": {"type": "object", "properties": {
                     "ply": {"type": "integer"}, "policy": {"type": "array", "items": {"type": "number"}}, "root_value": {"type": "number"}, "value": {"type": "number"}}}}}}]})),
                     "400": err, "404": err}}},
             "/api/openapi.json": {"get": {"summary": "this document", "responses": {"200": {"description": "OK"}}}},
             "/api/trainer/{path}": {
-                "parameters": [{"name": "path", "in": "path", "required": true, "schema": {"type": "string"}, "description": "path of the trainer's control API (docs/CONTRACTS.md §7)"}],
-                "get": {"summary": "proxied to the trainer", "responses": {"default": {"description": "the trainer's response"}, "502": err}},
-                "post": {"summary": "proxied to the trainer", "responses": {"default": {"description": "the trainer's response"}, "502": err}},
-                "patch": {"summary": "proxied to the trainer", "responses": {"default": {"description": "the trainer's response"}, "502": err}}}
+                "parameters": [{"name": "path", "in": "path", "required": true, "description": "path of the trainer's control API (docs/CONTRACTS.md §7); segments of letters, digits, '-', '_', '.', never '.' or '..'",
+                    "example": "status",
+                    "schema": {"type": "string", "pattern": "^(?!(.*/)?\\.\\.?(/|$))[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$"}}],
+                "get": {"summary": "proxied to the trainer", "responses": {"default": {"description": "the trainer's response"}, "400": err, "502": err}},
+                "post": {"summary": "proxied to the trainer", "responses": {"default": {"description": "the trainer's response"}, "400": err, "413": err, "502": err}},
+                "patch": {"summary": "proxied to the trainer", "responses": {"default": {"description": "the trainer's response"}, "400": err, "413": err, "502": err}}}
         },
         "components": {"schemas": {
             "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
@@ -758,6 +845,10 @@ mod tests {
         let (s, v) = call(&st, "GET", "/api/stats", None).await;
         assert_eq!(s, StatusCode::OK);
         assert!(v["trainer"].is_null());
+        assert!(v["evaluation"].is_null(), "no evaluation before the first result");
+        *st.evaluation.lock().unwrap() = Some(json!({"gating": {"mode": "gated"}, "ratings": []}));
+        let (_, with_eval) = call(&st, "GET", "/api/stats", None).await;
+        assert_eq!(with_eval["evaluation"]["gating"]["mode"], "gated");
         for key in [
             "game",
             "games_played",
@@ -891,5 +982,28 @@ mod tests {
         let (s, v) = call(&st, "GET", "/api/nope", None).await;
         assert_eq!(s, StatusCode::NOT_FOUND);
         assert!(v["error"].as_str().unwrap().contains("/api/nope"));
+    }
+
+    #[tokio::test]
+    async fn trainer_proxy_refuses_paths_outside_the_trainer_api() {
+        for ok in ["", "status", "config", "a/b-c_d.e"] {
+            assert!(check_trainer_path(ok).is_ok(), "{ok}");
+        }
+        for bad in
+            ["..", ".", "../x", "a/../b", "a/./b", "a//b", "/etc", "@evil:1/x", "x?y", "x#y", "a\\b", "x\r\ny", "%2e"]
+        {
+            let e = check_trainer_path(bad).unwrap_err();
+            assert_eq!(e.status, StatusCode::BAD_REQUEST, "{bad}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let st = state(dir.path());
+        // Decoded by the router first: an encoded `..` is refused the same way.
+        let (s, v) = call(&st, "GET", "/api/trainer/%2e%2e/secret", None).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+        assert!(v["error"].as_str().unwrap().contains("not a trainer API path"), "{v}");
+        let req = HttpRequest::builder().method("DELETE").uri("/api/trainer/status").body(Body::empty()).unwrap();
+        let resp = app(st.clone()).oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(resp.headers()[header::ALLOW], "GET, POST, PATCH");
     }
 }

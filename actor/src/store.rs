@@ -7,8 +7,9 @@
 //! WAL checkpoints are never held back.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use engine_core::GameSpec;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
@@ -33,6 +34,50 @@ pub enum StoreError {
     OtherSpec { path: PathBuf, game: String, what: String },
     #[error("{path} has no replay database yet")]
     Missing { path: PathBuf },
+    #[error("{path} is corrupt ({source}); nothing was changed. Move it away to start a new replay buffer (the trainer keeps its checkpoints), or salvage it with `sqlite3 {path} .recover | sqlite3 recovered.db` and put recovered.db in its place")]
+    Corrupt { path: PathBuf, source: rusqlite::Error },
+    #[error("{path} is read-only ({source}): the actor must write games and SQLite's -wal/-shm files next to it. Make the file and its folder writable (or mount the data folder read-write); nothing was changed")]
+    ReadOnly { path: PathBuf, source: rusqlite::Error },
+    #[error("{path}: the disk is full ({source}); free some space (or trim the replay window); games already committed are safe")]
+    Full { path: PathBuf, source: rusqlite::Error },
+    #[error("{path} is locked by another process for longer than the busy timeout ({source}); is another process writing to this data folder?")]
+    Locked { path: PathBuf, source: rusqlite::Error },
+}
+
+impl StoreError {
+    /// Turns SQLite's error codes into what a user can act on: corrupt, read-only, full
+    /// or locked. Read-only shows up as `SQLITE_READONLY` or, on a read-only mount, as
+    /// `SQLITE_CANTOPEN` (the -shm file cannot be created), so the folder is probed.
+    pub fn from_sqlite(path: &Path, source: rusqlite::Error) -> StoreError {
+        use rusqlite::ErrorCode as C;
+        let path = path.to_path_buf();
+        match source.sqlite_error_code() {
+            Some(C::DatabaseCorrupt | C::NotADatabase) => StoreError::Corrupt { path, source },
+            Some(C::ReadOnly) => StoreError::ReadOnly { path, source },
+            Some(C::CannotOpen) if !writable(&path) => StoreError::ReadOnly { path, source },
+            Some(C::DiskFull) => StoreError::Full { path, source },
+            Some(C::DatabaseBusy | C::DatabaseLocked) => StoreError::Locked { path, source },
+            _ => StoreError::Sqlite { path, source },
+        }
+    }
+}
+
+/// Whether `path` (if it exists) and its folder accept writes. Opening for write and
+/// creating a probe file is the only check that is right for root, ACLs and read-only
+/// mounts alike.
+fn writable(path: &Path) -> bool {
+    if path.exists() && std::fs::OpenOptions::new().write(true).open(path).is_err() {
+        return false;
+    }
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let probe = dir.join(format!(".write-probe-{}", std::process::id()));
+    match std::fs::File::create(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            true
+        }
+        Err(_) => false,
+    }
 }
 
 /// One position of a finished game, with its training targets.
@@ -122,7 +167,15 @@ impl Store {
     /// of another game, another schema version or another spec is refused and left
     /// untouched.
     pub fn open(path: &Path, spec: &GameSpec) -> Result<Store, StoreError> {
-        let sql = |source| StoreError::Sqlite { path: path.to_path_buf(), source };
+        let sql = |source| StoreError::from_sqlite(path, source);
+        // Refuse a file that is not writable before SQLite gets to it: a read-only
+        // open would only fail at the first game.
+        if path.exists() && !writable(path) {
+            return Err(StoreError::ReadOnly {
+                path: path.to_path_buf(),
+                source: rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_READONLY), None),
+            });
+        }
         let conn = Connection::open(path).map_err(sql)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(sql)?;
@@ -152,6 +205,21 @@ impl Store {
             tx.commit().map_err(sql)?;
         } else {
             check_meta(&conn, path, spec)?;
+            // A damaged file (a truncated copy, a disk fault) would otherwise fail at some
+            // later commit. quick_check reads every page once: about a second per few
+            // hundred MB, paid only at start.
+            let t = Instant::now();
+            let verdict: String = conn.query_row("PRAGMA quick_check(1)", [], |r| r.get(0)).map_err(sql)?;
+            if verdict != "ok" {
+                return Err(StoreError::Corrupt {
+                    path: path.to_path_buf(),
+                    source: rusqlite::Error::SqliteFailure(
+                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
+                        Some(format!("quick_check: {verdict}")),
+                    ),
+                });
+            }
+            tracing::debug!("replay.db quick_check ok in {:.2} s", t.elapsed().as_secs_f64());
         }
         Ok(Store { conn, path: path.to_path_buf() })
     }
@@ -159,7 +227,7 @@ impl Store {
     /// Writes one finished game and its positions in one transaction; returns its id.
     pub fn write_game(&mut self, g: &FinishedGame) -> Result<i64, StoreError> {
         let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite { path: path.clone(), source };
+        let sql = |source| StoreError::from_sqlite(&path, source);
         let tx = self.conn.transaction().map_err(sql)?;
         let moves = serde_json::to_string(&g.moves).expect("moves serialise");
         tx.execute(
@@ -297,22 +365,82 @@ pub fn game_with_positions(conn: &Connection, id: i64) -> rusqlite::Result<Optio
     Ok(Some((game, positions)))
 }
 
-/// Runs the single writer: takes finished games from `rx` until every sender is
-/// dropped, committing each in its own transaction. A failed write is logged and the
-/// game dropped; the writer carries on (the next may succeed once the lock clears).
+/// Runs the single writer until every sender is dropped; see [`spawn_writer_until`].
+/// Without a stop flag a game that cannot be written is retried until it can.
 pub fn spawn_writer(
+    store: Store,
+    rx: crossbeam_channel::Receiver<FinishedGame>,
+    telemetry: Arc<Telemetry>,
+) -> std::thread::JoinHandle<()> {
+    spawn_writer_until(store, rx, telemetry, Arc::new(AtomicBool::new(false)))
+}
+
+/// Longest pause between two attempts at a game that could not be written.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(2);
+/// How often a lasting write failure is logged again.
+const FAILURE_LOG_EVERY: Duration = Duration::from_secs(30);
+
+/// Runs the single writer: takes finished games from `rx` until every sender is
+/// dropped, committing each in its own transaction.
+///
+/// A game that cannot be written (the database locked past the busy timeout, a full
+/// disk, a read-only file) is kept and retried with a growing pause. Meanwhile the
+/// bounded channel fills and self-play waits on it, so no finished game is thrown
+/// away, no CPU is spent on games that could not be stored, and the log gets one line
+/// per [`FAILURE_LOG_EVERY`] rather than one per game. Once `stop` is set, games that
+/// still cannot be written are dropped (never committed, so nothing committed is lost)
+/// so that shutdown does not wait on the disk.
+pub fn spawn_writer_until(
     mut store: Store,
     rx: crossbeam_channel::Receiver<FinishedGame>,
     telemetry: Arc<Telemetry>,
+    stop: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
         .name("replay-writer".into())
         .spawn(move || {
+            let mut failing_since: Option<Instant> = None;
+            let mut dropped = 0u64;
+            let mut delay = Duration::from_millis(50);
+            let mut last_log: Option<Instant> = None;
             for g in rx {
-                match store.write_game(&g) {
-                    Ok(_) => telemetry.record_written(g.positions.len()),
-                    Err(e) => tracing::error!("could not write a game to replay.db: {e}"),
+                loop {
+                    if failing_since.is_some() && stop.load(Ordering::Relaxed) {
+                        dropped += 1;
+                        break;
+                    }
+                    match store.write_game(&g) {
+                        Ok(_) => {
+                            telemetry.record_written(g.positions.len());
+                            delay = Duration::from_millis(50);
+                            if let Some(t) = failing_since.take() {
+                                last_log = None;
+                                tracing::info!(
+                                    "replay.db accepts games again after {:.1} s; self-play resumes",
+                                    t.elapsed().as_secs_f64()
+                                );
+                            }
+                            break;
+                        }
+                        Err(e) => {
+                            failing_since.get_or_insert_with(Instant::now);
+                            if last_log.is_none_or(|t| t.elapsed() >= FAILURE_LOG_EVERY) {
+                                tracing::error!(
+                                    "cannot write a game to replay.db: {e} (the game is kept and retried; self-play waits until it can be written)"
+                                );
+                                last_log = Some(Instant::now());
+                            }
+                            if stop.load(Ordering::Relaxed) {
+                                continue;
+                            }
+                            std::thread::sleep(delay);
+                            delay = (delay * 2).min(MAX_RETRY_DELAY);
+                        }
+                    }
                 }
+            }
+            if dropped > 0 {
+                tracing::error!("stopping: {dropped} finished games could not be written to replay.db and were dropped");
             }
         })
         .expect("spawn writer thread")

@@ -1,0 +1,276 @@
+//! The `arena` and `tournament` subcommands.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use engine_core::{with_game, GameKind};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::eval::arena::{play_match, tally, Contestant, MatchConfig};
+use crate::eval::elo::{fit_ratings, summarize_match, FitOptions, PairResult};
+use crate::eval::evaluator::snapshot_step;
+use crate::eval::players::{Heuristic, PlayerSpec};
+use crate::mcts::{game_defaults, SearchParams};
+use crate::nn::{self, NnModel};
+
+#[derive(Args, Debug)]
+pub struct ArenaArgs {
+    /// Game: tictactoe, connect4, othello.
+    #[arg(long, default_value = "tictactoe")]
+    pub game: String,
+    /// Data folder, for `latest` and `best`.
+    #[arg(long, default_value = "data")]
+    pub data_dir: PathBuf,
+    /// Player A: a model file, `latest` (DATA_DIR/models/latest.onnx), `best`, `random`, `mcts` (random-playout search with --sims), `mcts:R` (R simulations) or `alphabeta:D` (connect4, othello).
+    #[arg(long)]
+    pub a: String,
+    /// Player B, same choices as --a.
+    #[arg(long)]
+    pub b: String,
+    /// Games to play; A moves first in half of them.
+    #[arg(long, default_value_t = 20)]
+    pub games: u32,
+    /// Simulations per move for the networks (and plain `mcts`) [default: the game's play default].
+    #[arg(long)]
+    pub sims: Option<u32>,
+    /// Balanced random openings: each game starts after K uniformly random plies, and each opening is played twice with the colours swapped.
+    #[arg(long, default_value_t = 0)]
+    pub openings: u32,
+    /// Plies in which searching players sample their move from the visit shares, so games differ [default: per game without --openings, 0 with].
+    #[arg(long)]
+    pub random_plies: Option<u32>,
+    /// Games played at once (their network leaves share one batch).
+    #[arg(long, default_value_t = 32)]
+    pub parallel: usize,
+    /// PUCT exploration constant.
+    #[arg(long, default_value_t = 1.5)]
+    pub c_puct: f32,
+    /// libonnxruntime.so.1.x to load.
+    #[arg(long)]
+    pub ort_lib: Option<PathBuf>,
+    /// ONNX Runtime intra-op threads per model.
+    #[arg(long, default_value_t = 1)]
+    pub intra_threads: usize,
+    /// Seed for openings, sampling and random players (default: from the OS).
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+pub struct TournamentArgs {
+    /// Game: tictactoe, connect4, othello.
+    #[arg(long, default_value = "tictactoe")]
+    pub game: String,
+    /// Folder of snapshots (`model_step_*.onnx`); every one plays.
+    #[arg(long)]
+    pub models: PathBuf,
+    /// Games of each pair of players.
+    #[arg(long, default_value_t = 20)]
+    pub games_per_pair: u32,
+    /// Non-network players to include, comma-separated (random, mcts:R, alphabeta:D).
+    #[arg(long, default_value = "random")]
+    pub baselines: String,
+    /// Simulations per move for the networks [default: the game's play default].
+    #[arg(long)]
+    pub sims: Option<u32>,
+    /// Random plies of each opening (each played with both colours) [default: per game, tictactoe 2, others 4].
+    #[arg(long)]
+    pub openings: Option<u32>,
+    /// Games played at once.
+    #[arg(long, default_value_t = 32)]
+    pub parallel: usize,
+    /// PUCT exploration constant.
+    #[arg(long, default_value_t = 1.5)]
+    pub c_puct: f32,
+    /// libonnxruntime.so.1.x to load.
+    #[arg(long)]
+    pub ort_lib: Option<PathBuf>,
+    /// Seed (default: from the OS).
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+fn search_params(sims: u32, c_puct: f32) -> SearchParams {
+    SearchParams {
+        simulations: sims,
+        c_puct,
+        dirichlet_alpha: 1.0,
+        dirichlet_epsilon: 0.0,
+        fpu_reduction: 0.0,
+        leaves_per_game: 8,
+    }
+}
+
+/// Loads a player; models need ONNX Runtime, loaded on first use.
+fn contestant(spec: PlayerSpec, kind: GameKind, intra: usize, ort_lib: Option<&Path>) -> Result<Contestant> {
+    if let PlayerSpec::Model(path) = &spec {
+        let lib = nn::init_runtime(ort_lib).context("ONNX Runtime is needed to play with models")?;
+        tracing::debug!("ONNX Runtime loaded from {}", lib.display());
+        let m = NnModel::load(path, kind.spec(), intra).with_context(|| format!("player {}", path.display()))?;
+        let label = spec.label(Some(m.info.step));
+        return Ok(Contestant { spec, label, model: Some(Arc::new(m)) });
+    }
+    Ok(Contestant { label: spec.label(None), spec, model: None })
+}
+
+fn fmt_elo(x: f64) -> String {
+    if x.is_finite() {
+        format!("{:+.0}", x)
+    } else if x > 0.0 {
+        "+inf".into()
+    } else {
+        "-inf".into()
+    }
+}
+
+pub fn arena_cmd(a: &ArenaArgs) -> Result<()> {
+    let kind = GameKind::from_name(&a.game)?;
+    if a.games == 0 {
+        bail!("--games must be at least 1");
+    }
+    let d = game_defaults(kind.spec());
+    let sims = a.sims.unwrap_or(d.play_simulations);
+    if sims == 0 || sims > 1_000_000 {
+        bail!("--sims must be between 1 and 1000000, got {sims}");
+    }
+    let spec_a = PlayerSpec::parse(&a.a, &a.data_dir, kind.name(), sims)?;
+    let spec_b = PlayerSpec::parse(&a.b, &a.data_dir, kind.name(), sims)?;
+    let pa = contestant(spec_a, kind, a.intra_threads, a.ort_lib.as_deref())?;
+    let pb = contestant(spec_b, kind, a.intra_threads, a.ort_lib.as_deref())?;
+    let sample_plies = a.random_plies.unwrap_or(if a.openings > 0 { 0 } else { d.temperature_moves });
+    let cfg = MatchConfig {
+        games: a.games,
+        opening_plies: a.openings,
+        sample_plies,
+        search: search_params(sims, a.c_puct),
+        parallel: a.parallel.max(1),
+        seed: a.seed.unwrap_or_else(rand::random),
+    };
+    println!(
+        "arena {kind}: A = {}, B = {}, {} games, {sims} simulations, {} random opening plies, {sample_plies} sampled plies",
+        pa.label, pb.label, a.games, a.openings
+    );
+    let t = Instant::now();
+    let records = with_game!(kind, G => play_match::<G>(&pa, &pb, &cfg, &mut |_| true))?;
+    let (w, dr, l) = tally(&records);
+    let m = summarize_match(w, dr, l);
+    println!(
+        "A: {w} wins, {dr} draws, {l} losses; score {:.3}, Elo difference {} (95% interval {} to {}), p = {} against equal strength, in {:.1} s",
+        m.score,
+        fmt_elo(m.elo),
+        fmt_elo(m.elo_lo),
+        fmt_elo(m.elo_hi),
+        if m.p_value < 1e-3 { format!("{:.1e}", m.p_value) } else { format!("{:.3}", m.p_value) },
+        t.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+pub fn tournament_cmd(a: &TournamentArgs) -> Result<()> {
+    let kind = GameKind::from_name(&a.game)?;
+    with_game!(kind, G => tournament::<G>(kind, a))
+}
+
+fn tournament<G: Heuristic>(kind: GameKind, a: &TournamentArgs) -> Result<()> {
+    if a.games_per_pair == 0 {
+        bail!("--games-per-pair must be at least 1");
+    }
+    let d = game_defaults(kind.spec());
+    let sims = a.sims.unwrap_or(d.play_simulations);
+    let mut snaps: Vec<(i64, PathBuf)> = std::fs::read_dir(&a.models)
+        .with_context(|| format!("reading {}", a.models.display()))?
+        .flatten()
+        .filter_map(|e| snapshot_step(&e.file_name().to_string_lossy()).map(|s| (s, e.path())))
+        .collect();
+    snaps.sort();
+    let mut players: Vec<Contestant> = Vec::new();
+    for t in a.baselines.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        players.push(contestant(PlayerSpec::parse(t, &a.models, kind.name(), sims)?, kind, 1, None)?);
+    }
+    for (_, p) in &snaps {
+        players.push(contestant(PlayerSpec::Model(p.clone()), kind, 1, a.ort_lib.as_deref())?);
+    }
+    if players.len() < 2 {
+        bail!(
+            "a tournament needs two players: found {} snapshots in {} and {} baselines",
+            snaps.len(),
+            a.models.display(),
+            players.len() - snaps.len()
+        );
+    }
+    let n = players.len();
+    println!("tournament {kind}: {n} players, {} games per pair, {sims} simulations", a.games_per_pair);
+    let mut rng = StdRng::seed_from_u64(a.seed.unwrap_or_else(rand::random));
+    let opening_plies = a.openings.unwrap_or(crate::eval::evaluator::default_opening_plies(kind));
+    // score[i][j]: i's total score against j.
+    let mut score = vec![vec![0.0f64; n]; n];
+    let mut games = vec![vec![0u32; n]; n];
+    let mut results = Vec::new();
+    let t = Instant::now();
+    for i in 0..n {
+        for j in i + 1..n {
+            let cfg = MatchConfig {
+                games: a.games_per_pair,
+                opening_plies,
+                sample_plies: 0,
+                search: search_params(sims, a.c_puct),
+                parallel: a.parallel.max(1),
+                seed: rng.random(),
+            };
+            let recs = play_match::<G>(&players[i], &players[j], &cfg, &mut |_| true)?;
+            let s: f64 = recs.iter().map(|r| r.score_a).sum();
+            score[i][j] += s;
+            score[j][i] += recs.len() as f64 - s;
+            games[i][j] += recs.len() as u32;
+            games[j][i] += recs.len() as u32;
+            results.push(PairResult { a: i, b: j, games: recs.len() as f64, score_a: s });
+            let (w, dr, l) = tally(&recs);
+            eprintln!("{} vs {}: {w}-{dr}-{l}", players[i].label, players[j].label);
+        }
+    }
+    // Cross-table: row player's score against the column player.
+    let width = players.iter().map(|p| p.label.len()).max().unwrap_or(6).max(6);
+    print!("{:width$}", "");
+    for k in 0..n {
+        print!(" {:>6}", format!("#{}", k + 1));
+    }
+    println!("  total");
+    for i in 0..n {
+        print!("{:width$}", players[i].label);
+        let (mut tot, mut g) = (0.0, 0);
+        for j in 0..n {
+            if i == j {
+                print!(" {:>6}", "-");
+            } else {
+                print!(" {:>6}", format!("{:.1}", score[i][j]));
+                tot += score[i][j];
+                g += games[i][j];
+            }
+        }
+        println!("  {tot:.1}/{g}");
+    }
+    let anchor = players.iter().position(|p| p.spec == PlayerSpec::Random).unwrap_or(0);
+    let ratings = fit_ratings(n, &results, &FitOptions { anchor, prior_draws: 1.0 });
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&x, &y| ratings[y].elo.total_cmp(&ratings[x].elo));
+    println!("\nratings (maximum likelihood, {} = 0, 95% intervals):", players[anchor].label);
+    for (rank, &i) in order.iter().enumerate() {
+        let r = &ratings[i];
+        println!(
+            "{:>3}. #{:<3} {:width$} {:>6.0}  [{:>6.0}, {:>6.0}]  {} games",
+            rank + 1,
+            i + 1,
+            players[i].label,
+            r.elo,
+            r.elo_lo,
+            r.elo_hi,
+            r.games
+        );
+    }
+    println!("{} games in {:.1} s", results.iter().map(|r| r.games).sum::<f64>(), t.elapsed().as_secs_f64());
+    Ok(())
+}
