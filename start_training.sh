@@ -75,10 +75,50 @@ fi
 
 ACTOR_BIN="$ROOT/target/release/actor"
 TRAINER_BIN="$ROOT/.venv/bin/trainer"
-[ -x "$ACTOR_BIN" ] || [ "$MODE" = trainer ] || die "the actor is not built; run without --skip-setup"
-[ -x "$TRAINER_BIN" ] || [ "$MODE" = actor ] || die "the trainer is not installed; run without --skip-setup"
-ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-$(ls "$ROOT"/.venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.1.* 2>/dev/null | head -n1 || true)}"
+[ -x "$ACTOR_BIN" ] || [ "$MODE" = trainer ] || die "the actor is not built (no $ACTOR_BIN); run without --skip-setup, or: cargo build --release -p actor"
+[ -x "$TRAINER_BIN" ] || [ "$MODE" = actor ] || die "the trainer is not installed (no $TRAINER_BIN); run without --skip-setup, or: scripts/setup.sh --no-web"
+ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-$(ls "$ROOT"/.venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.1.* 2>/dev/null | sort -V | tail -n1 || true)}"
 export ORT_DYLIB_PATH
+if [ "$MODE" != trainer ]; then
+  # The actor loads ONNX Runtime at run time; say what to do here rather than after start.
+  [ -n "$ORT_DYLIB_PATH" ] && [ -f "$ORT_DYLIB_PATH" ] \
+    || die "ONNX Runtime is missing (no libonnxruntime.so.1.* in .venv). Run without --skip-setup, or: .venv/bin/pip install 'onnxruntime>=1.22'"
+  ort_version="${ORT_DYLIB_PATH##*/libonnxruntime.so.}"
+  if [[ "$ort_version" =~ ^[0-9]+\.[0-9]+ ]] && ! printf '1.22\n%s\n' "$ort_version" | sort -V -C; then
+    die "ONNX Runtime $ort_version is too old; the actor needs >= 1.22. Run: .venv/bin/pip install -U 'onnxruntime>=1.22'"
+  fi
+fi
+
+# One data folder is one game: refuse another game's folder here, before anything
+# starts, rather than letting one process stop while the other runs on.
+PY="$ROOT/.venv/bin/python"; [ -x "$PY" ] || PY=python3
+if [ -f "$DATA_DIR/replay.db" ] && command -v "$PY" >/dev/null; then
+  found="$("$PY" - "$DATA_DIR/replay.db" <<'PYEOF' 2>&1 || true
+import sqlite3, sys
+try:
+    c = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True, timeout=10)
+    print("game=" + dict(c.execute("SELECT key, value FROM meta")).get("game", ""))
+except sqlite3.DatabaseError as e:  # not a database, malformed, no meta table
+    print(f"bad={e}")
+except sqlite3.Error as e:  # cannot open (permissions): the actor will say more
+    print(f"unknown={e}")
+PYEOF
+)"
+  case "$found" in
+    game="$GAME") ;;
+    game=?*)
+      other="${found#game=}"
+      die "$DATA_DIR holds a $other run, not $GAME (one data folder is one game).
+  To resume it:            ./start_training.sh --game $other --data-dir $DATA_DIR
+  To train $GAME instead:  ./start_training.sh --game $GAME --data-dir data-$GAME" ;;
+    bad=*)
+      die "$DATA_DIR/replay.db is not a readable replay database (${found#bad=}).
+  Move it away to start a new replay buffer (checkpoints and models are kept):
+    mv $DATA_DIR/replay.db $DATA_DIR/replay.db.broken
+  or salvage what it holds first:  sqlite3 $DATA_DIR/replay.db.broken .recover | sqlite3 $DATA_DIR/replay.db" ;;
+    *) echo "start_training: note: could not read $DATA_DIR/replay.db (${found#*=}); the actor will check it" >&2 ;;
+  esac
+fi
 
 # A port already taken would make one process fail after the other started.
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -89,38 +129,53 @@ if [ "$MODE" != actor ] && port_busy "$TRAINER_PORT"; then
   die "port $TRAINER_PORT is already in use. Stop what uses it or pass --trainer-port N."
 fi
 
+if [ "$HOST" != 127.0.0.1 ] && [ "$HOST" != ::1 ] && [ "$HOST" != localhost ]; then
+  echo "start_training: WARNING: --host $HOST exposes the app (play, replays, the trainer's settings) to your network, without authentication" >&2
+fi
+
 mkdir -p "$DATA_DIR/logs"
-# prefix NAME: label each line and append it to DATA_DIR/logs/NAME.log as well.
-prefix() { sed -u "s/^/[$1] /" | tee -a "$DATA_DIR/logs/$1.log"; }
+# prefix NAME: label each line and append it to DATA_DIR/logs/NAME.log as well. It
+# ignores Ctrl-C, which a terminal sends to the whole foreground group: the logger must
+# outlive the processes it records, or their last lines (the trainer's checkpoint) are
+# lost and their next write dies on a broken pipe. It ends when their output does.
+prefix() { trap '' INT TERM HUP; sed -u "s/^/[$1] /" | tee -a "$DATA_DIR/logs/$1.log"; }
+
+# The processes run in sessions of their own, so a Ctrl-C reaches only this script,
+# which then stops them once, in order, with SIGTERM. (Given the terminal's SIGINT as
+# well, the trainer would take our SIGTERM for a second Ctrl-C and skip its checkpoint.)
+SETSID=""; command -v setsid >/dev/null && SETSID=setsid
 
 PIDS=()
 start_actor() {
   # shellcheck disable=SC2086
-  "$ACTOR_BIN" run --game "$GAME" --data-dir "$DATA_DIR" --host "$HOST" --port "$PORT" \
+  $SETSID "$ACTOR_BIN" run --game "$GAME" --data-dir "$DATA_DIR" --host "$HOST" --port "$PORT" \
     --trainer-url "http://127.0.0.1:$TRAINER_PORT" $ACTOR_ARGS > >(prefix actor) 2>&1 &
   PIDS+=($!)
 }
 start_trainer() {
   # shellcheck disable=SC2086
-  "$TRAINER_BIN" train --game "$GAME" --data-dir "$DATA_DIR" --control-port "$TRAINER_PORT" \
+  $SETSID "$TRAINER_BIN" train --game "$GAME" --data-dir "$DATA_DIR" --control-port "$TRAINER_PORT" \
     $TRAINER_ARGS > >(prefix trainer) 2>&1 &
   PIDS+=($!)
 }
 
+kill_all() { for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done; }
 stop_all() {
-  trap - INT TERM
+  # A second Ctrl-C while stopping means "now": kill both rather than leave them behind.
+  trap 'echo "start_training: killing"; kill_all; exit 130' INT TERM HUP
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  # The trainer writes a checkpoint on SIGTERM; give it time before insisting.
-  for _ in $(seq 1 100); do
+  # The trainer finishes its step and writes a checkpoint on SIGTERM; give it time
+  # (a large model on a slow disk) before insisting.
+  for _ in $(seq 1 300); do
     alive=0
     for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
     [ "$alive" = 0 ] && break
     sleep 0.1
   done
-  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  kill_all
   wait 2>/dev/null || true
 }
-trap 'echo; echo "start_training: stopping..."; stop_all; exit 130' INT TERM
+trap 'echo; echo "start_training: stopping (the trainer checkpoints first; Ctrl-C again to kill)..."; stop_all; exit 130' INT TERM HUP
 
 case "$MODE" in
   both) start_actor; start_trainer ;;

@@ -630,7 +630,7 @@ pub fn openapi_document() -> Value {
                     "default_simulations": {"type": "integer"}, "training": {"type": "boolean"}}}}}}))}}},
             "/api/move": {"post": {"summary": "search a position and return the bot's move",
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["game"], "properties": {
-                    "game": game_schema, "moves": moves_schema, "simulations": {"type": "integer", "minimum": 1}}}}}},
+                    "game": game_schema, "moves": moves_schema, "simulations": {"type": "integer", "minimum": 1, "nullable": true, "description": "absent or null: the game's default_simulations"}}}}}},
                 "responses": {"200": ok(json!({"type": "object", "properties": {
                     "action": {"type": "integer"}, "policy": {"type": "array", "items": {"type": "number"}},
                     "value": {"type": "number", "description": "search value for the side to move before the action"},

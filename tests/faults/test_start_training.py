@@ -1,0 +1,225 @@
+"""./start_training.sh as a user runs it: Ctrl-C and the death of either process stop
+both (the trainer checkpointing on the way out); a data folder of another game or a
+busy port is refused before anything starts."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ACTOR, ROOT, env, free_port, wait_until
+
+SCRIPT = ROOT / "start_training.sh"
+
+
+def processes_using(data: Path) -> dict[int, str]:
+    """pid → command line of every process whose arguments name `data`."""
+    found = {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if str(data) in cmd and "start_training.sh" not in cmd:
+            found[int(d.name)] = cmd
+    return found
+
+
+def gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return True
+    return state == "Z"
+
+
+_started: list["Script"] = []
+
+
+@pytest.fixture(autouse=True)
+def _stop_leftovers():
+    """Whatever a test leaves running when it fails (the script, its processes, their
+    loggers) is killed, so one failure cannot leave a training run behind."""
+    yield
+    while _started:
+        s = _started.pop()
+        if s.popen.poll() is None:
+            os.killpg(s.popen.pid, signal.SIGKILL)
+            s.popen.wait(10)
+        for pid in processes_using(s.data):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+class Script:
+    def __init__(self, tmp: Path, *args: str):
+        _started.append(self)
+        self.data = tmp / "data"
+        self.port, self.tport = free_port(), free_port()
+        self.log = tmp / "start_training.out"
+        # A session of its own, like a terminal's foreground job, so the test can send
+        # Ctrl-C's SIGINT to the whole group.
+        self.popen = subprocess.Popen(
+            [str(SCRIPT), "--skip-setup", "--data-dir", str(self.data), "--port", str(self.port),
+             "--trainer-port", str(self.tport), *args],
+            stdout=open(self.log, "wb"), stderr=subprocess.STDOUT, env=env(), cwd=ROOT, start_new_session=True)
+
+    def out(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait(self, timeout: float) -> int:
+        try:
+            return self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            for pid in processes_using(self.data):
+                os.kill(pid, signal.SIGKILL)
+            pytest.fail(f"start_training.sh did not exit within {timeout}s\n{self.out()[-4000:]}")
+
+
+def start_training(tmp_path) -> Script:
+    s = Script(tmp_path, "--actor-args", "--max-positions-per-s 3000",
+               "--trainer-args", "--set min_positions=200 --set publish_interval=10 --set checkpoint_interval=1000000")
+    stats = s.data / "stats.json"
+    wait_until("the trainer's first steps",
+               lambda: s.popen.poll() is None and stats.exists() and json.loads(stats.read_text())["step"] >= 5,
+               120)
+    return s
+
+
+def checkpoints(data: Path) -> list[Path]:
+    return sorted((data / "checkpoints").glob("ckpt_*.pt"))
+
+
+def test_ctrl_c_stops_both_and_the_trainer_checkpoints(tmp_path):
+    s = start_training(tmp_path)
+    children = processes_using(s.data)
+    names = " ".join(children.values())
+    assert str(ACTOR) in names and "trainer" in names, children
+    assert checkpoints(s.data) == [], "checkpoint_interval is huge: no checkpoint before the stop"
+    os.killpg(s.popen.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    assert s.wait(60) == 130
+    for pid, cmd in children.items():
+        assert gone(pid), f"still running after Ctrl-C: {pid} {cmd}"
+    assert checkpoints(s.data), f"the trainer did not checkpoint on Ctrl-C\n{s.out()[-4000:]}"
+    out = s.out()
+    assert "stopping" in out
+    # Logs went to the terminal and to DATA_DIR/logs, the last lines included.
+    assert "[trainer]" in out and "[actor]" in out
+    assert "checkpoint" in (s.data / "logs" / "trainer.log").read_text()
+    assert "actor stopped" in (s.data / "logs" / "actor.log").read_text()
+
+
+@pytest.mark.parametrize("victim", ["actor", "trainer"])
+def test_death_of_one_stops_the_other(tmp_path, victim):
+    s = start_training(tmp_path)
+    children = processes_using(s.data)
+    marker = f"{ACTOR} run" if victim == "actor" else "trainer train"
+    target = [pid for pid, cmd in children.items() if marker in cmd]
+    assert len(target) == 1, children
+    os.kill(target[0], signal.SIGKILL)
+    status = s.wait(60)
+    assert status != 0
+    for pid, cmd in children.items():
+        assert gone(pid), f"still running after the {victim} died: {pid} {cmd}"
+    assert "a process exited" in s.out()
+    if victim == "actor":
+        assert checkpoints(s.data), f"the trainer did not checkpoint when the actor died\n{s.out()[-4000:]}"
+
+
+def test_data_folder_of_another_game_is_refused_before_starting(tmp_path):
+    data = tmp_path / "data"
+    r = subprocess.run([str(ACTOR), "selfplay", "--no-model", "--game", "connect4", "--data-dir", str(data),
+                        "--max-games", "2"], capture_output=True, text=True, env=env(), timeout=60)
+    assert r.returncode == 0, r.stderr
+    s = Script(tmp_path, "--game", "tictactoe")
+    assert s.wait(30) != 0
+    out = s.out()
+    assert "connect4" in out and "--game connect4" in out and "--data-dir" in out, out
+    assert not (data / "logs" / "actor.log").exists(), "nothing may start"
+    assert processes_using(data) == {}
+
+
+def test_unreadable_replay_db_is_refused_before_starting(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "replay.db").write_bytes(b"not a database at all" * 100)
+    s = Script(tmp_path)
+    assert s.wait(30) != 0
+    out = s.out()
+    assert "replay.db" in out and "move it away" in out.lower(), out
+    assert not (data / "logs" / "actor.log").exists()
+
+
+def test_busy_port_is_refused(tmp_path):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        busy = sock.getsockname()[1]
+        s = Script(tmp_path, "--port", str(busy))
+        assert s.wait(30) != 0
+    assert f"port {busy} is already in use" in s.out()
+
+
+def fake_path(tmp: Path, drop: set[str], fakes: dict[str, str]) -> str:
+    """A PATH of symlinks to every real tool but those in `drop`, plus shell scripts
+    standing in for others (to play an old version)."""
+    bindir = tmp / "bin"
+    bindir.mkdir()
+    for d in reversed(os.environ["PATH"].split(":")):
+        p = Path(d)
+        if not p.is_dir():
+            continue
+        for tool in p.iterdir():
+            if tool.name not in drop and tool.name not in fakes:
+                link = bindir / tool.name
+                if link.is_symlink():
+                    link.unlink()
+                link.symlink_to(tool)
+    for name, text in fakes.items():
+        f = bindir / name
+        f.write_text(f"#!/bin/sh\necho '{text}'\n")
+        f.chmod(0o755)
+    return str(bindir)
+
+
+@pytest.mark.parametrize("drop, fakes, message", [
+    ({"cargo", "rustc"}, {}, "Rust is not installed (cargo not found). Install it from https://rustup.rs"),
+    (set(), {"rustc": "rustc 1.80.0 (abc 2024-07-21)"}, "rustc 1.80.0 is too old; Cartridge needs rustc >= 1.92. Run: rustup update"),
+    (set(), {"node": "v18.19.0"}, "node 18.19.0 is too old; Cartridge needs node >= 20"),
+    ({"node", "npm"}, {}, "Node.js is not installed. Install Node >= 20"),
+])
+def test_missing_or_old_prerequisites_are_named(tmp_path, drop, fakes, message):
+    e = dict(env(), PATH=fake_path(tmp_path, drop, fakes))
+    r = subprocess.run([str(SCRIPT), "--data-dir", str(tmp_path / "data"), "--port", str(free_port()),
+                        "--trainer-port", str(free_port())],
+                       capture_output=True, text=True, env=e, cwd=ROOT, timeout=120)
+    assert r.returncode != 0
+    assert message in r.stderr, r.stdout + r.stderr
+    assert not (tmp_path / "data").exists(), "nothing may start"
+
+
+def test_missing_onnx_runtime_is_named(tmp_path):
+    e = dict(env(), ORT_DYLIB_PATH=str(tmp_path / "nowhere" / "libonnxruntime.so.1.31.1"))
+    s = subprocess.run([str(SCRIPT), "--skip-setup", "--data-dir", str(tmp_path / "data"), "--port", str(free_port()),
+                        "--trainer-port", str(free_port())], capture_output=True, text=True, env=e, cwd=ROOT, timeout=60)
+    assert s.returncode != 0
+    assert "ONNX Runtime is missing" in s.stderr and "pip install" in s.stderr, s.stderr
+    old = tmp_path / "libonnxruntime.so.1.16.3"
+    old.write_bytes(b"")
+    e["ORT_DYLIB_PATH"] = str(old)
+    s = subprocess.run([str(SCRIPT), "--skip-setup", "--data-dir", str(tmp_path / "data"), "--port", str(free_port()),
+                        "--trainer-port", str(free_port())], capture_output=True, text=True, env=e, cwd=ROOT, timeout=60)
+    assert s.returncode != 0
+    assert "ONNX Runtime 1.16.3 is too old; the actor needs >= 1.22" in s.stderr, s.stderr
