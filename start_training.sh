@@ -17,6 +17,10 @@
 #   --actor-args "..."   extra arguments for `actor run` (see: target/release/actor run --help)
 #   --trainer-args "..." extra arguments for `trainer train` (see: .venv/bin/trainer train --help)
 #   --skip-setup         do not check/install/build first
+#   --speedrun           TicTacToe from nothing until the full search makes no error on
+#                        any of the 4520 decision positions, then stop and print the time
+#                        (uses a new folder under data-speedrun/ unless --data-dir is given,
+#                        which must then be empty; gives up after 30 minutes)
 #   -h, --help           this text
 #
 # First run on a fresh clone installs the Python venv (.venv, with PyTorch), builds
@@ -38,8 +42,10 @@ HOST=127.0.0.1
 ACTOR_ARGS=""
 TRAINER_ARGS=""
 SETUP=1
+SPEEDRUN=0
+DATA_DIR_GIVEN=0
 
-usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { printf 'start_training: %s\n' "$*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
@@ -47,8 +53,8 @@ while [ $# -gt 0 ]; do
     both|actor|trainer) MODE="$1" ;;
     --game) GAME="${2:?--game needs a name}"; shift ;;
     --game=*) GAME="${1#*=}" ;;
-    --data-dir) DATA_DIR="${2:?--data-dir needs a folder}"; shift ;;
-    --data-dir=*) DATA_DIR="${1#*=}" ;;
+    --data-dir) DATA_DIR="${2:?--data-dir needs a folder}"; DATA_DIR_GIVEN=1; shift ;;
+    --data-dir=*) DATA_DIR="${1#*=}"; DATA_DIR_GIVEN=1 ;;
     --port) PORT="${2:?--port needs a number}"; shift ;;
     --port=*) PORT="${1#*=}" ;;
     --trainer-port) TRAINER_PORT="${2:?--trainer-port needs a number}"; shift ;;
@@ -58,6 +64,7 @@ while [ $# -gt 0 ]; do
     --actor-args) ACTOR_ARGS="${2?}"; shift ;;
     --trainer-args) TRAINER_ARGS="${2?}"; shift ;;
     --skip-setup) SETUP=0 ;;
+    --speedrun) SPEEDRUN=1 ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $1" ;;
   esac
@@ -65,6 +72,17 @@ while [ $# -gt 0 ]; do
 done
 
 case "$GAME" in tictactoe|connect4|othello) ;; *) die "unknown game '$GAME': choose tictactoe, connect4 or othello" ;; esac
+if [ "$SPEEDRUN" = 1 ]; then
+  # Perfect play is measured over every position only for TicTacToe, and only a run
+  # that starts from nothing measures the time to get there.
+  [ "$GAME" = tictactoe ] || die "--speedrun is for TicTacToe (perfect play is measured over all its positions)"
+  [ "$MODE" = both ] || die "--speedrun runs both processes"
+  if [ "$DATA_DIR_GIVEN" = 1 ]; then
+    [ -z "$(ls -A "$DATA_DIR" 2>/dev/null)" ] || die "--speedrun starts from nothing: $DATA_DIR is not empty"
+  else
+    DATA_DIR="data-speedrun/$(date +%Y%m%d-%H%M%S)"
+  fi
+fi
 for p in "$PORT" "$TRAINER_PORT"; do
   [[ "$p" =~ ^[0-9]+$ ]] && [ "$p" -ge 1 ] && [ "$p" -le 65535 ] || die "not a port number: $p"
 done
@@ -186,11 +204,22 @@ if [ "$MODE" != trainer ]; then
   echo "start_training: training $GAME in $DATA_DIR; open http://localhost:$PORT (Ctrl-C stops)"
 fi
 
+if [ "$SPEEDRUN" = 1 ]; then
+  # The watcher ends the run: 0 once the evaluator reports perfect play.
+  .venv/bin/python scripts/speedrun_watch.py --url "http://127.0.0.1:$PORT" --started "$(date +%s)" --timeout 1800 &
+  WATCH=$!
+fi
+
 # When either process ends, stop the other: half a system would only fill the log.
 set +e
-wait -n "${PIDS[@]}"
+wait -n "${PIDS[@]}" ${WATCH:+"$WATCH"}
 status=$?
 set -e
-echo "start_training: a process exited (status $status); stopping the rest"
+if [ "$SPEEDRUN" = 1 ] && ! kill -0 "$WATCH" 2>/dev/null; then
+  echo "start_training: speedrun finished (status $status); stopping; the run is in $DATA_DIR"
+else
+  echo "start_training: a process exited (status $status); stopping the rest"
+  [ "$SPEEDRUN" = 1 ] && kill "$WATCH" 2>/dev/null
+fi
 stop_all
 exit "$status"
