@@ -7,6 +7,7 @@ running `./start_training.sh` on the default ports does not interfere.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import os
@@ -151,3 +152,16 @@ def make_system(tmp: Path, game: str, trainer_sets: list[str], actor_args: list[
         env,
     )
     return System(data, aport, tport, actor, trainer, game)
+
+
+@contextlib.contextmanager
+def running(system: System):
+    """Starts the actor and the trainer, and stops both (printing their logs) afterwards."""
+    system.actor.start()
+    system.trainer.start()
+    try:
+        yield system
+    finally:
+        system.trainer.stop()
+        system.actor.stop()
+        print(system.logs())

@@ -17,7 +17,7 @@ import subprocess
 import onnx
 import pytest
 
-from conftest import ACTOR, ROOT, TRAINER, free_port, make_system
+from conftest import ACTOR, ROOT, TRAINER, free_port, make_system, running
 
 # --- rules written independently of the engine (docs/CONTRACTS.md §1) --------------------
 
@@ -95,14 +95,8 @@ def system(request, tmp_path_factory):
                       "sample_ratio=0", "publish_interval=10", "checkpoint_interval=20", "stats_interval=5"],
         actor_args=["--simulations", "16", "--games-in-flight", "16", "--max-positions-per-s", "1500"],
     )
-    sys_.actor.start()
-    sys_.trainer.start()
-    try:
+    with running(sys_):
         yield sys_
-    finally:
-        sys_.trainer.stop()
-        sys_.actor.stop()
-        print(sys_.logs())
 
 
 def test_games_stored_with_the_games_spec(system):

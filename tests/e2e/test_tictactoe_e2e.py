@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, make_system
+from conftest import ROOT, make_system, running
 
 LINES = [(0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6)]
 
@@ -39,14 +39,8 @@ def system(tmp_path_factory):
         # Publish early and often so the test sees a model within a minute or two.
         trainer_sets=["publish_interval=25", "min_positions=200", "checkpoint_interval=50"],
     )
-    sys_.actor.start()
-    sys_.trainer.start()
-    try:
+    with running(sys_):
         yield sys_
-    finally:
-        sys_.trainer.stop()
-        sys_.actor.stop()
-        print(sys_.logs())
 
 
 def test_games_are_stored(system):

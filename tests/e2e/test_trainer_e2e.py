@@ -19,7 +19,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from conftest import make_system
+from conftest import make_system, running
 from trainer.checkpoint import list_checkpoints
 from trainer.config import TrainConfig
 from trainer.optim import lr_at
@@ -49,14 +49,8 @@ def system(tmp_path_factory):
         # Paced, so the trainer keeps a core on a 2-core machine.
         actor_args=["--simulations", "32", "--max-positions-per-s", "2000"],
     )
-    sys_.actor.start()
-    sys_.trainer.start()
-    try:
+    with running(sys_):
         yield sys_
-    finally:
-        sys_.trainer.stop()
-        sys_.actor.stop()
-        print(sys_.logs())
 
 
 def trainer_status(system) -> dict:
