@@ -23,10 +23,10 @@ import urllib.error
 import urllib.request
 
 
-def perfect(accuracy: list[dict], seen: set) -> tuple[bool, list[str]]:
-    """Returns (done, lines for new measurements). Done when a snapshot's search over the
-    whole "all" phase made no error."""
-    lines, done = [], False
+def perfect(accuracy: list[dict], seen: set) -> tuple[int | None, list[str]]:
+    """Returns (the step of a snapshot whose search over the whole "all" phase made no
+    error, or None; lines for new measurements)."""
+    lines, done = [], None
     for a in accuracy:
         key = (a.get("version"), a.get("phase"), a.get("mode"))
         if key in seen:
@@ -35,7 +35,7 @@ def perfect(accuracy: list[dict], seen: set) -> tuple[bool, list[str]]:
         lines.append(f"snapshot {a['version']}: {a['phase']}/{a['mode']}: "
                      f"{a['errors']} errors in {a['positions']} positions")
         if a.get("phase") == "all" and a.get("mode") == "search" and a.get("errors") == 0 and a.get("positions", 0) > 0:
-            done = True
+            done = a["version"]
     return done, lines
 
 
@@ -64,9 +64,11 @@ def main(argv: list[str] | None = None) -> int:
         elapsed = time.time() - args.started
         for line in lines:
             print(f"speedrun: {elapsed:6.1f} s  {line}", flush=True)
-        if done:
+        if done is not None:
             step = (stats.get("trainer") or {}).get("step")
-            print(f"speedrun: perfect play after {elapsed:.1f} s (trainer step {step})", flush=True)
+            # The trainer has moved on meanwhile; the snapshot that was measured is kept.
+            print(f"speedrun: perfect play after {elapsed:.1f} s: the snapshot of step {done} "
+                  f"(models/model_step_{done:08d}.onnx; the trainer is at step {step})", flush=True)
             return 0
         time.sleep(1)
     print(f"speedrun: no perfect play within {args.timeout:.0f} s", flush=True)

@@ -84,6 +84,11 @@ pub struct RunArgs {
     /// Temperature after the opening (0 = always the most visited move).
     #[arg(long, default_value_t = 0.0)]
     pub final_temperature: f32,
+    /// Each self-play game starts with 0 to N uniformly random moves (not searched, not
+    /// stored as training positions), so the data also holds positions that strong
+    /// play never reaches [default: per game, tictactoe 4, connect4 and othello 0].
+    #[arg(long)]
+    pub random_opening_plies: Option<u32>,
     /// ONNX Runtime intra-op threads per session.
     #[arg(long, default_value_t = 1)]
     pub intra_threads: usize,
@@ -236,6 +241,13 @@ impl RunArgs {
             temperature: check("temperature", self.temperature, 0.0, 100.0, "between 0 and 100")?,
             temperature_moves: self.temperature_moves.unwrap_or(d.temperature_moves),
             final_temperature: check("final-temperature", self.final_temperature, 0.0, 100.0, "between 0 and 100")?,
+            random_opening_plies: check(
+                "random-opening-plies",
+                self.random_opening_plies.unwrap_or(d.random_opening_plies),
+                0,
+                game.spec().max_game_length as u32,
+                "at most the game's longest game",
+            )?,
             intra_threads: check("intra-threads", self.intra_threads, 1, 256, "between 1 and 256")?,
             model_poll: Duration::from_millis(check(
                 "model-poll-ms",

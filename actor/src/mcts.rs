@@ -121,6 +121,9 @@ pub struct GameDefaults {
     pub dirichlet_alpha: f32,
     /// Plies sampled with temperature 1 at the start of a self-play game.
     pub temperature_moves: u32,
+    /// Most uniformly random moves a self-play game starts with (see
+    /// `SelfPlayConfig::random_opening_plies`).
+    pub random_opening_plies: u32,
     /// Self-play positions per second over all workers (0 = no cap). Set where
     /// self-play outruns the trainer: unthrottled TicTacToe makes ~3,500 positions/s on
     /// one core while the trainer, on the other, draws a few thousand samples/s; 1,000/s
@@ -131,17 +134,18 @@ pub struct GameDefaults {
 
 /// Defaults for `spec`'s game; unknown games get values derived from their size.
 pub fn game_defaults(spec: &engine_core::GameSpec) -> GameDefaults {
-    let (avg_legal, sims, play, temp_moves, pace) = match spec.name {
-        "tictactoe" => (5.0, 100, 200, 2, 1000.0),
-        "connect4" => (6.5, 200, 400, 6, 0.0),
-        "othello" => (9.0, 200, 400, 10, 0.0),
-        _ => ((spec.num_actions as f32 / 3.0).max(2.0), 200, 400, (spec.max_game_length / 6) as u32, 0.0),
+    let (avg_legal, sims, play, temp_moves, openings, pace) = match spec.name {
+        "tictactoe" => (5.0, 100, 200, 2, 4, 1000.0),
+        "connect4" => (6.5, 200, 400, 6, 0, 0.0),
+        "othello" => (9.0, 200, 400, 10, 0, 0.0),
+        _ => ((spec.num_actions as f32 / 3.0).max(2.0), 200, 400, (spec.max_game_length / 6) as u32, 0, 0.0),
     };
     GameDefaults {
         selfplay_simulations: sims,
         play_simulations: play,
         dirichlet_alpha: 10.0 / avg_legal,
         temperature_moves: temp_moves,
+        random_opening_plies: openings,
         max_positions_per_s: pace,
     }
 }

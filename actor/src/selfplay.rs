@@ -23,7 +23,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use engine_core::Game;
 use rand::rngs::StdRng;
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
 use crate::mcts::{
@@ -57,6 +57,12 @@ pub struct SelfPlayConfig {
     pub temperature_moves: u32,
     /// Temperature after the opening (0 = most visited move).
     pub final_temperature: f32,
+    /// Each game starts with a uniformly random number of uniformly random moves, at
+    /// most this many, played without a search and not recorded as training positions
+    /// (0 = every game starts from the initial position). This puts positions that
+    /// strong play never reaches (after a blunder) into the data, so the network also
+    /// learns to win them.
+    pub random_opening_plies: u32,
     /// ONNX Runtime intra-op threads per session.
     pub intra_threads: usize,
     /// How often to look for a new `latest.onnx`.
@@ -413,14 +419,40 @@ struct Slot<G: Game> {
 }
 
 impl<G: Game> Slot<G> {
-    fn new(cfg: &SelfPlayConfig, model_version: Option<i64>) -> Slot<G> {
+    fn new<R: Rng + ?Sized>(cfg: &SelfPlayConfig, model_version: Option<i64>, rng: &mut R) -> Slot<G> {
+        let (start, moves) = random_opening::<G, R>(cfg.random_opening_plies, rng);
         Slot {
-            search: Search::new(G::initial(), cfg.search.clone(), true).expect("the initial position is not terminal"),
-            moves: Vec::new(),
+            search: Search::new(start, cfg.search.clone(), true).expect("an opening never ends the game"),
+            moves,
             positions: Vec::new(),
             model_version,
         }
     }
+}
+
+/// A start position `k` uniformly random moves from the initial one, `k` uniform in
+/// `0..=max_plies`, with the moves that lead there. A move that would end the game is
+/// never played: the opening stops short of it, so the game always has a move to search.
+pub fn random_opening<G: Game, R: Rng + ?Sized>(max_plies: u32, rng: &mut R) -> (G, Vec<u16>) {
+    let mut g = G::initial();
+    let mut moves = Vec::new();
+    if max_plies == 0 {
+        return (g, moves);
+    }
+    let k = rng.random_range(0..=max_plies);
+    let mut legal = Vec::new();
+    for _ in 0..k {
+        g.legal_actions_into(&mut legal);
+        let a = legal[rng.random_range(0..legal.len())];
+        let mut next = g.clone();
+        next.apply_unchecked(a);
+        if next.is_terminal() {
+            break;
+        }
+        g = next;
+        moves.push(a as u16);
+    }
+    (g, moves)
 }
 
 /// The training targets of a finished game: each position's value is the outcome
@@ -469,7 +501,7 @@ pub fn run_worker<G: Game>(
     source.refresh(worker, &telemetry);
     let mut evaluator: Box<dyn Evaluator<G>> = source.evaluator::<G>();
     let mut slots: Vec<Option<Slot<G>>> = (0..cfg.games_in_flight.max(1))
-        .map(|_| telemetry.claim_game(cfg.max_games).then(|| Slot::new(cfg, evaluator.model_version())))
+        .map(|_| telemetry.claim_game(cfg.max_games).then(|| Slot::new(cfg, evaluator.model_version(), &mut rng)))
         .collect();
     let capacity = (slots.len() as u64) * cfg.search.leaves_per_game.max(1) as u64;
     let obs_len = spec.obs_len();
@@ -565,7 +597,7 @@ pub fn run_worker<G: Game>(
                 tx.send(game).map_err(|_| SelfPlayError::WriterGone)?;
                 time.handoff += lap(&mut clock);
                 if !stop.load(Relaxed) && telemetry.claim_game(cfg.max_games) {
-                    *slot = Some(Slot::new(cfg, evaluator.model_version()));
+                    *slot = Some(Slot::new(cfg, evaluator.model_version(), &mut rng));
                 }
             } else {
                 s.search.reset(next)?;
@@ -597,6 +629,7 @@ mod tests {
             temperature: 1.0,
             temperature_moves: 3,
             final_temperature: 0.0,
+            random_opening_plies: 0,
             intra_threads: 1,
             model_poll: Duration::from_millis(100),
             max_games: Some(max_games),
@@ -643,6 +676,52 @@ mod tests {
         assert_eq!(g.outcome, -1);
         assert_eq!(g.positions[0].value, -1.0);
         assert_eq!(g.positions[1].value, 1.0);
+    }
+
+    #[test]
+    fn random_openings_are_legal_unfinished_and_vary_in_length() {
+        let mut rng = StdRng::seed_from_u64(7);
+        let mut lengths = std::collections::BTreeSet::new();
+        for _ in 0..2000 {
+            let (g, moves) = random_opening::<TicTacToe, _>(8, &mut rng);
+            assert!(moves.len() <= 8);
+            assert!(!g.is_terminal(), "{moves:?}");
+            let replayed = TicTacToe::from_actions(&moves.iter().map(|&m| m as i64).collect::<Vec<_>>()).unwrap();
+            assert_eq!(replayed.key(), g.key());
+            lengths.insert(moves.len());
+        }
+        // Every length from 0 to 8 shows up (8 plies can end a game, so they stop short of it).
+        assert_eq!(lengths.into_iter().collect::<Vec<_>>(), (0..=8).collect::<Vec<_>>());
+        let (g, moves) = random_opening::<TicTacToe, _>(0, &mut rng);
+        assert!(moves.is_empty() && g.ply() == 0);
+    }
+
+    #[test]
+    fn games_with_random_openings_store_only_searched_positions() {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let t = Arc::new(Telemetry::new("tictactoe"));
+        let mut c = cfg(40);
+        c.random_opening_plies = 4;
+        run_worker::<TicTacToe>(0, &c, ModelSource::Uniform, tx, t, Arc::new(AtomicBool::new(false))).unwrap();
+        let games: Vec<FinishedGame> = rx.try_iter().collect();
+        assert_eq!(games.len(), 40);
+        let mut skipped_some = false;
+        for g in &games {
+            let moves: Vec<i64> = g.moves.iter().map(|&m| m as i64).collect();
+            let end = TicTacToe::from_actions(&moves).unwrap();
+            assert_eq!(end.outcome().unwrap().as_i8(), g.outcome);
+            // The positions are the last plies of the game, consecutive, each with its
+            // value from the side to move at that ply.
+            let skipped = g.moves.len() - g.positions.len();
+            assert!(skipped <= 4 && !g.positions.is_empty());
+            skipped_some |= skipped > 0;
+            for (i, p) in g.positions.iter().enumerate() {
+                assert_eq!(p.ply as usize, skipped + i);
+                let mover = TicTacToe::from_actions(&moves[..skipped + i]).unwrap().to_move();
+                assert_eq!(p.value, end.outcome().unwrap().value_for(mover));
+            }
+        }
+        assert!(skipped_some);
     }
 
     #[test]

@@ -31,6 +31,7 @@ fn cfg(max_games: u64) -> SelfPlayConfig {
         temperature: 1.0,
         temperature_moves: 2,
         final_temperature: 0.0,
+        random_opening_plies: 0,
         intra_threads: 1,
         model_poll: Duration::from_millis(50),
         max_games: Some(max_games),
