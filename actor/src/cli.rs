@@ -21,7 +21,7 @@ use crate::store::{self, Store};
     name = "actor",
     version,
     about = "Cartridge actor: AlphaZero-style self-play (batched MCTS + ONNX Runtime), the replay.db writer, and the HTTP server for the web app",
-    after_help = "Examples:\n  actor run --game tictactoe --data-dir data          self-play + server on 127.0.0.1:8080\n  actor selfplay --game connect4 --max-games 100      self-play only\n  actor serve                                         play the current model in the browser\n  actor perft --game othello --depth 6\n  actor arena --game tictactoe --a latest --b random --games 100 --sims 100\n  actor tournament --game connect4 --models data/models --baselines random,alphabeta:4\n\nONNX Runtime is loaded from --ort-lib, $ORT_DYLIB_PATH, or .venv/lib/python3*/site-packages/onnxruntime/capi/ (pip install onnxruntime)."
+    after_help = "Examples:\n  actor run --game tictactoe --data-dir data          self-play + server on 127.0.0.1:8080\n  actor selfplay --game connect4 --max-games 100      self-play only\n  actor serve                                         play the current model in the browser\n  actor perft --game othello --depth 6\n  actor arena --game tictactoe --a latest --b random --games 100 --sims 100\n  actor tournament --game connect4 --models data/models --baselines random,alphabeta:4\n  actor accuracy --game connect4 --model latest        solver error rates of the current model\n\nONNX Runtime is loaded from --ort-lib, $ORT_DYLIB_PATH, or .venv/lib/python3*/site-packages/onnxruntime/capi/ (pip install onnxruntime)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -44,6 +44,8 @@ pub enum Command {
     Tournament(crate::eval::commands::TournamentArgs),
     /// Measure a model's raw ONNX Runtime speed, then self-play with it, and compare.
     Bench(crate::bench::BenchArgs),
+    /// Error rates of a model against perfect play (TicTacToe: all positions; Connect4: the solver-labelled sets), raw network and full search.
+    Accuracy(crate::eval::commands::AccuracyArgs),
     /// Play the bot in the terminal (moves typed on stdin, so it can be piped).
     Play(crate::play::PlayArgs),
 }
@@ -75,6 +77,7 @@ pub fn main_entry() -> Result<()> {
         Command::Perft(a) => perft_cmd(&a),
         Command::Arena(a) => crate::eval::commands::arena_cmd(&a),
         Command::Tournament(a) => crate::eval::commands::tournament_cmd(&a),
+        Command::Accuracy(a) => crate::eval::commands::accuracy_cmd(&a),
         Command::Bench(a) => crate::bench::run(&a),
         Command::Play(a) => crate::play::play_cmd(&a),
     }

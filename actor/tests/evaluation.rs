@@ -258,3 +258,47 @@ fn actor_run_serves_the_evaluation_in_stats() {
     child.wait().unwrap();
     result.unwrap();
 }
+
+/// `actor accuracy` scores a model file against perfect play, per set, and refuses
+/// what it cannot score with the reason.
+#[test]
+fn accuracy_command_prints_error_rates_per_set() {
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_actor")).arg("accuracy").args(args).output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr))
+    };
+    let (ok, text) = run(&["--game", "othello", "--model", "/nonexistent.onnx"]);
+    assert!(!ok && text.contains("no perfect-play benchmark"), "{text}");
+    let (ok, text) = run(&["--game", "connect4", "--model", "random"]);
+    assert!(!ok && text.contains("--model must be a model file"), "{text}");
+    if !ort_available() {
+        return;
+    }
+    let model = fixture("connect4_step5.onnx");
+    let (ok, text) = run(&["--game", "tictactoe", "--model", model.to_str().unwrap()]);
+    assert!(!ok && text.contains("connect4"), "a Connect4 model scored on TicTacToe: {text}");
+    let (ok, text) = run(&[
+        "--game",
+        "connect4",
+        "--model",
+        model.to_str().unwrap(),
+        "--sims",
+        "8",
+        "--positions",
+        "3",
+        "--seed",
+        "1",
+    ]);
+    assert!(ok, "{text}");
+    // Six solver-labelled sets, each once for the raw network (all 200) and once for the search (3).
+    for set in ["opening-easy", "opening-medium", "opening-hard", "middle-easy", "middle-medium", "end-easy"] {
+        let rows: Vec<&str> = text.lines().filter(|l| l.starts_with(set)).collect();
+        assert_eq!(rows.len(), 2, "{set}: {text}");
+        let net: Vec<&str> = rows[0].split_whitespace().collect();
+        let search: Vec<&str> = rows[1].split_whitespace().collect();
+        assert_eq!((net[1], net[2]), ("net", "200"), "{text}");
+        assert_eq!((search[1], search[2]), ("search", "3"), "{text}");
+        let errors: u64 = search[3].parse().unwrap();
+        assert!(errors <= 3);
+    }
+}

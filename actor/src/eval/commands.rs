@@ -1,4 +1,4 @@
-//! The `arena` and `tournament` subcommands.
+//! The `arena`, `tournament` and `accuracy` subcommands.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,6 +10,7 @@ use engine_core::{with_game, GameKind};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::eval::accuracy::{evaluate, Benchmark, Mode};
 use crate::eval::arena::{play_match, tally, Contestant, MatchConfig};
 use crate::eval::elo::{fit_ratings, summarize_match, FitOptions, PairResult};
 use crate::eval::evaluator::snapshot_step;
@@ -92,6 +93,82 @@ pub struct TournamentArgs {
     /// Seed (default: from the OS).
     #[arg(long)]
     pub seed: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+pub struct AccuracyArgs {
+    /// Game: tictactoe (all 4520 decision positions) or connect4 (the solver-labelled sets).
+    #[arg(long, default_value = "tictactoe")]
+    pub game: String,
+    /// Data folder, for `latest` and `best`.
+    #[arg(long, default_value = "data")]
+    pub data_dir: PathBuf,
+    /// The model: a file, `latest` (DATA_DIR/models/latest.onnx) or `best`.
+    #[arg(long, default_value = "latest")]
+    pub model: String,
+    /// Simulations of the full search [default: the game's play default].
+    #[arg(long)]
+    pub sims: Option<u32>,
+    /// Positions of each set the full search is scored on (the raw network is always
+    /// scored on all) [default: all].
+    #[arg(long)]
+    pub positions: Option<usize>,
+    /// PUCT exploration constant.
+    #[arg(long, default_value_t = 1.5)]
+    pub c_puct: f32,
+    /// libonnxruntime.so.1.x to load.
+    #[arg(long)]
+    pub ort_lib: Option<PathBuf>,
+    /// ONNX Runtime intra-op threads.
+    #[arg(long, default_value_t = 1)]
+    pub intra_threads: usize,
+    /// Seed for ties between equally visited moves (default: from the OS).
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+/// `actor accuracy`: the error rates against perfect play that the background
+/// evaluator records, for any model file, with the whole machine.
+pub fn accuracy_cmd(a: &AccuracyArgs) -> Result<()> {
+    let kind = GameKind::from_name(&a.game)?;
+    with_game!(kind, G => accuracy::<G>(kind, a))
+}
+
+fn accuracy<G: Benchmark>(kind: GameKind, a: &AccuracyArgs) -> Result<()> {
+    let positions = G::benchmark();
+    if positions.is_empty() {
+        bail!("{kind} has no perfect-play benchmark (tictactoe and connect4 do)");
+    }
+    let sims = a.sims.unwrap_or(game_defaults(kind.spec()).play_simulations);
+    if sims == 0 || sims > 1_000_000 {
+        bail!("--sims must be between 1 and 1000000, got {sims}");
+    }
+    let spec = PlayerSpec::parse(&a.model, &a.data_dir, kind.name(), sims)?;
+    if !matches!(spec, PlayerSpec::Model(_)) {
+        bail!("--model must be a model file, latest or best, got {:?}", a.model);
+    }
+    let player = contestant(spec, kind, a.intra_threads, a.ort_lib.as_deref())?;
+    let model = player.model.expect("a model player has a model");
+    let mut rng = StdRng::seed_from_u64(a.seed.unwrap_or_else(rand::random));
+    let search = search_params(sims, a.c_puct);
+    println!("accuracy {kind}: {} against perfect play; search: {sims} simulations, most visited move", player.label);
+    println!("{:<16} {:>7} {:>10} {:>7} {:>9}", "set", "mode", "positions", "errors", "error %");
+    for (mode, per_phase) in [(Mode::Net, usize::MAX), (Mode::Search, a.positions.unwrap_or(usize::MAX))] {
+        let t = Instant::now();
+        let rows = evaluate(positions, per_phase, &model, mode, &search, &mut rng)?;
+        for r in &rows {
+            println!(
+                "{:<16} {:>7} {:>10} {:>7} {:>8.1}%",
+                r.phase,
+                r.mode,
+                r.positions,
+                r.errors,
+                100.0 * r.errors as f64 / r.positions.max(1) as f64
+            );
+        }
+        tracing::info!("{} in {:.1} s", mode.name(), t.elapsed().as_secs_f64());
+    }
+    Ok(())
 }
 
 fn search_params(sims: u32, c_puct: f32) -> SearchParams {
