@@ -51,9 +51,10 @@ pub struct RunArgs {
     /// libonnxruntime.so.1.x to load (else $ORT_DYLIB_PATH, else .venv/.../onnxruntime/capi/).
     #[arg(long)]
     pub ort_lib: Option<PathBuf>,
-    /// Self-play worker threads.
-    #[arg(long, default_value_t = 1)]
-    pub threads: usize,
+    /// Self-play worker threads [default: per game, tictactoe 1 (the trainer needs the
+    /// other core), connect4 2 (its trainer waits on data most of the time)].
+    #[arg(long)]
+    pub threads: Option<usize>,
     /// Games each worker keeps in flight (their leaves share one network batch).
     #[arg(long, default_value_t = 64)]
     pub games_in_flight: usize,
@@ -206,6 +207,7 @@ impl RunArgs {
     pub fn validate(&self) -> Result<ActorConfig, ConfigError> {
         let game = GameKind::from_name(&self.game)?;
         let d = game_defaults(game.spec());
+        let threads = check("threads", self.threads.unwrap_or(d.threads), 1, 1024, "between 1 and 1024")?;
         let host: IpAddr = self.host.parse().map_err(|_| ConfigError::BadHost(self.host.clone()))?;
         if !self.trainer_url.starts_with("http://") {
             return Err(ConfigError::BadTrainerUrl(self.trainer_url.clone()));
@@ -265,7 +267,7 @@ impl RunArgs {
                 0.0,
                 1e9,
                 "between 0 and 1e9",
-            )? / self.threads.max(1) as f64,
+            )? / threads as f64,
         };
         let gating = match self.gating.as_str() {
             "gated" => crate::eval::evaluator::GatingMode::Gated,
@@ -334,7 +336,7 @@ impl RunArgs {
             data_dir: self.data_dir.clone(),
             addr: SocketAddr::new(host, self.port),
             ort_lib: self.ort_lib.clone(),
-            threads: check("threads", self.threads, 1, 1024, "between 1 and 1024")?,
+            threads,
             selfplay,
             no_model: self.no_model,
             device: self.device,

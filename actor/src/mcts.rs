@@ -130,15 +130,20 @@ pub struct GameDefaults {
     /// keeps its sample ratio at a few samples per position and leaves it the CPU.
     /// Connect4 and Othello are bound by the network (tens of positions/s) and need none.
     pub max_positions_per_s: f64,
+    /// Self-play worker threads. One where the trainer needs the other core the whole
+    /// time (TicTacToe's steps are cheap and it trains flat out); two for Connect4,
+    /// whose trainer is held back by its sample ratio most of the time, so a second
+    /// worker turns that idle core into self-play.
+    pub threads: usize,
 }
 
 /// Defaults for `spec`'s game; unknown games get values derived from their size.
 pub fn game_defaults(spec: &engine_core::GameSpec) -> GameDefaults {
-    let (avg_legal, sims, play, temp_moves, openings, pace) = match spec.name {
-        "tictactoe" => (5.0, 100, 200, 2, 4, 1000.0),
-        "connect4" => (6.5, 200, 400, 6, 0, 0.0),
-        "othello" => (9.0, 200, 400, 10, 0, 0.0),
-        _ => ((spec.num_actions as f32 / 3.0).max(2.0), 200, 400, (spec.max_game_length / 6) as u32, 0, 0.0),
+    let (avg_legal, sims, play, temp_moves, openings, pace, threads) = match spec.name {
+        "tictactoe" => (5.0, 100, 200, 2, 4, 1000.0, 1),
+        "connect4" => (6.5, 200, 400, 6, 4, 0.0, 2),
+        "othello" => (9.0, 200, 400, 10, 0, 0.0, 1),
+        _ => ((spec.num_actions as f32 / 3.0).max(2.0), 200, 400, (spec.max_game_length / 6) as u32, 0, 0.0, 1),
     };
     GameDefaults {
         selfplay_simulations: sims,
@@ -147,6 +152,7 @@ pub fn game_defaults(spec: &engine_core::GameSpec) -> GameDefaults {
         temperature_moves: temp_moves,
         random_opening_plies: openings,
         max_positions_per_s: pace,
+        threads,
     }
 }
 

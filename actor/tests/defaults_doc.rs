@@ -28,5 +28,6 @@ fn readme_defaults_table_matches_game_defaults() {
         assert_eq!(d.temperature_moves as f32, num(5), "{row:?}");
         assert_eq!(d.max_positions_per_s as f32, num(6), "{row:?}");
         assert_eq!(d.random_opening_plies as f32, num(7), "{row:?}");
+        assert_eq!(d.threads as f32, num(8), "{row:?}");
     }
 }

@@ -15,7 +15,7 @@ def test_layering_defaults_game_toml_cli(tmp_path):
     overrides = load_toml(toml)
     overrides.update(parse_set_args(["batch_size=64", "augment=false"]))
     cfg = build_config("connect4", overrides)
-    assert cfg.model == "b4c64"  # per-game default
+    assert cfg.model == "b4c32"  # per-game default
     assert cfg.replay_window == 200_000  # TOML (from a section)
     assert cfg.batch_size == 64 and cfg.augment is False  # CLI beats TOML
 

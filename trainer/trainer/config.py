@@ -71,11 +71,11 @@ class TrainConfig:
 GAME_DEFAULTS: dict[str, dict[str, Any]] = {
     "tictactoe": {},
     "connect4": {
-        "model": "b4c64",
-        "learning_rate": 1e-3,
-        "replay_window": 500_000,
-        "min_positions": 20_000,
-        "sample_ratio": 4.0,
+        "model": "b4c32",
+        "learning_rate": 2e-3,
+        "replay_window": 300_000,
+        "min_positions": 10_000,
+        "sample_ratio": 8.0,
         "publish_interval": 200,
         "checkpoint_interval": 1_000,
         "milestone_interval": 10_000,
