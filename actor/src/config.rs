@@ -104,6 +104,11 @@ pub struct RunArgs {
     /// tictactoe 1000, connect4 and othello none].
     #[arg(long)]
     pub max_positions_per_s: Option<f64>,
+    /// Positions self-play writes with uniform priors while the models folder has no
+    /// model yet; then it waits for the trainer's first model (0 = never waits)
+    /// [default: per game, tictactoe 0 (paced anyway), connect4 20000, othello 100000].
+    #[arg(long)]
+    pub bootstrap_positions: Option<u64>,
     /// Where self-play runs the network: cpu, or cuda (a build with `--features cuda`
     /// and the onnxruntime-gpu library).
     #[arg(long, default_value = "cpu")]
@@ -268,6 +273,7 @@ impl RunArgs {
                 1e9,
                 "between 0 and 1e9",
             )? / threads as f64,
+            bootstrap_positions: self.bootstrap_positions.unwrap_or(d.bootstrap_positions),
         };
         let gating = match self.gating.as_str() {
             "gated" => crate::eval::evaluator::GatingMode::Gated,

@@ -135,15 +135,19 @@ pub struct GameDefaults {
     /// whose trainer is held back by its sample ratio most of the time, so a second
     /// worker turns that idle core into self-play.
     pub threads: usize,
+    /// Positions written with uniform priors before self-play waits for the first
+    /// model (see `SelfPlayConfig::bootstrap_positions`): about twice the trainer's
+    /// `min_positions`; TicTacToe is paced and needs no stop.
+    pub bootstrap_positions: u64,
 }
 
 /// Defaults for `spec`'s game; unknown games get values derived from their size.
 pub fn game_defaults(spec: &engine_core::GameSpec) -> GameDefaults {
-    let (avg_legal, sims, play, temp_moves, openings, pace, threads) = match spec.name {
-        "tictactoe" => (5.0, 100, 200, 2, 4, 1000.0, 1),
-        "connect4" => (6.5, 200, 400, 6, 4, 0.0, 2),
-        "othello" => (9.0, 200, 400, 10, 0, 0.0, 1),
-        _ => ((spec.num_actions as f32 / 3.0).max(2.0), 200, 400, (spec.max_game_length / 6) as u32, 0, 0.0, 1),
+    let (avg_legal, sims, play, temp_moves, openings, pace, threads, bootstrap) = match spec.name {
+        "tictactoe" => (5.0, 100, 200, 2, 4, 1000.0, 1, 0),
+        "connect4" => (6.5, 200, 400, 6, 4, 0.0, 2, 20_000),
+        "othello" => (9.0, 200, 400, 10, 0, 0.0, 1, 100_000),
+        _ => ((spec.num_actions as f32 / 3.0).max(2.0), 200, 400, (spec.max_game_length / 6) as u32, 0, 0.0, 1, 0),
     };
     GameDefaults {
         selfplay_simulations: sims,
@@ -153,6 +157,7 @@ pub fn game_defaults(spec: &engine_core::GameSpec) -> GameDefaults {
         random_opening_plies: openings,
         max_positions_per_s: pace,
         threads,
+        bootstrap_positions: bootstrap,
     }
 }
 

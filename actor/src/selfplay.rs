@@ -73,6 +73,13 @@ pub struct SelfPlayConfig {
     pub seed: u64,
     /// Most positions per second this worker produces (0 = unlimited).
     pub max_positions_per_s: f64,
+    /// While a watched models folder has no model yet, self-play (uniform priors, no
+    /// network, so thousands of times faster) stops once the actor has written this
+    /// many positions, and waits for the trainer's first model (0 = never stops).
+    /// Without it, the seconds before the first model fill the replay window with
+    /// hundreds of thousands of near-random positions, which the trainer then learns
+    /// from for the next half hour.
+    pub bootstrap_positions: u64,
 }
 
 /// How long to pause so that `produced` positions since `elapsed` stay within `rate`
@@ -410,6 +417,16 @@ impl ModelSource {
     }
 }
 
+/// Whether self-play should wait for a first model rather than go on with uniform
+/// priors: it watches a models folder that has none yet and has written `bootstrap`
+/// positions (0 = never wait).
+fn waits_for_first_model(source: &ModelSource, version: Option<i64>, bootstrap: u64, telemetry: &Telemetry) -> bool {
+    bootstrap > 0
+        && matches!(source, ModelSource::Watch(_))
+        && version.is_none()
+        && telemetry.counters().positions >= bootstrap
+}
+
 /// One game in flight.
 struct Slot<G: Game> {
     search: Search<G>,
@@ -511,6 +528,7 @@ pub fn run_worker<G: Game>(
     let mut obs: Vec<f32> = Vec::new();
     let started = Instant::now();
     let mut produced = 0u64;
+    let mut waiting = false;
 
     while !stop.load(Relaxed) && slots.iter().any(Option::is_some) {
         let mut time = PhaseNanos::default();
@@ -524,6 +542,20 @@ pub fn run_worker<G: Game>(
         // 1. Swap models only here, between batches.
         source.refresh(worker, &telemetry);
         evaluator = source.evaluator::<G>();
+        if waits_for_first_model(&source, evaluator.model_version(), cfg.bootstrap_positions, &telemetry) {
+            if !waiting {
+                tracing::info!(
+                    worker,
+                    "{} positions without a model: waiting for the trainer's first model",
+                    cfg.bootstrap_positions
+                );
+                waiting = true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            time.paced = 100_000_000;
+            telemetry.add_time(&time);
+            continue;
+        }
 
         // 2. Gather leaves from every game.
         let mut clock = Instant::now();
@@ -630,6 +662,7 @@ mod tests {
             temperature_moves: 3,
             final_temperature: 0.0,
             random_opening_plies: 0,
+            bootstrap_positions: 0,
             intra_threads: 1,
             model_poll: Duration::from_millis(100),
             max_games: Some(max_games),

@@ -29,5 +29,6 @@ fn readme_defaults_table_matches_game_defaults() {
         assert_eq!(d.max_positions_per_s as f32, num(6), "{row:?}");
         assert_eq!(d.random_opening_plies as f32, num(7), "{row:?}");
         assert_eq!(d.threads as f32, num(8), "{row:?}");
+        assert_eq!(d.bootstrap_positions as f32, num(9), "{row:?}");
     }
 }

@@ -32,6 +32,7 @@ fn cfg(max_games: u64) -> SelfPlayConfig {
         temperature_moves: 2,
         final_temperature: 0.0,
         random_opening_plies: 0,
+        bootstrap_positions: 0,
         intra_threads: 1,
         model_poll: Duration::from_millis(50),
         max_games: Some(max_games),
@@ -218,4 +219,48 @@ fn a_running_worker_swaps_to_a_newly_published_model() {
         versions[first_200..].iter().filter(|v| **v == Some(100)).count() <= 8,
         "only games already in flight finish on the old version"
     );
+}
+
+/// With no model yet, self-play writes `bootstrap_positions` with uniform priors and
+/// then waits, instead of flooding the replay window; a published model lets it go on.
+#[test]
+fn without_a_model_selfplay_stops_after_the_bootstrap_positions() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("models");
+    std::fs::create_dir_all(&models).unwrap();
+    let spec = GameKind::TicTacToe.spec();
+    let store = Store::open(&dir.path().join("replay.db"), spec).unwrap();
+    let t = Arc::new(Telemetry::new(spec.name));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = crossbeam_channel::bounded(16);
+    let writer = spawn_writer(store, rx, t.clone());
+    let worker = {
+        let (t, stop) = (t.clone(), stop.clone());
+        let watcher = ModelWatcher::new(&models, spec, 1, Duration::from_millis(20));
+        let mut c = cfg(u64::MAX);
+        c.bootstrap_positions = 200;
+        std::thread::spawn(move || run_worker::<TicTacToe>(0, &c, ModelSource::Watch(watcher), tx, t, stop))
+    };
+    let start = std::time::Instant::now();
+    while t.counters().positions < 200 {
+        assert!(start.elapsed() < Duration::from_secs(20), "bootstrap positions not written");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Uniform self-play makes hundreds of positions in well under this; it must not.
+    std::thread::sleep(Duration::from_millis(500));
+    let held = t.counters().positions;
+    // Games in flight when the count was reached may still finish: 8 games of 9 plies.
+    assert!(held < 200 + 8 * 9, "{held} positions written without a model");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(t.counters().positions, held, "self-play went on without a model");
+    if ort_available() {
+        publish(&models, &fixture("tictactoe_step100.onnx"));
+        while t.counters().positions < held + 50 {
+            assert!(start.elapsed() < Duration::from_secs(30), "self-play did not resume with the model");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    worker.join().unwrap().unwrap();
+    writer.join().unwrap();
 }
