@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import random
 import signal
 import sqlite3
@@ -92,6 +93,7 @@ class Trainer:
         self.last_published_step = -1
         self._status = None
         self._last_stats_write = 0.0
+        self._last_wait_log = -math.inf  # when "waiting for data / sample ratio" was last logged
         self._last_obs: np.ndarray | None = None  # a recent batch, to check exports against
         self.progress = None  # rich progress display, on a terminal only
 
@@ -258,11 +260,15 @@ class Trainer:
             added = credit + max(0, (hi or 0) - start_max_id)
             batch_size = cfg.batch_size
             if buffer < cfg.min_positions or (cfg.sample_ratio > 0 and self.samples_drawn + batch_size > cfg.sample_ratio * added):
-                if buffer >= cfg.min_positions and self._status != "waiting_for_data":
-                    log.info("sample ratio %.3g reached (%d samples / %d positions): waiting for new games",
-                             cfg.sample_ratio, self.samples_drawn, added)
-                elif buffer < cfg.min_positions and self._status != "waiting_for_data":
-                    log.info("waiting for data: %d of min_positions=%d", buffer, cfg.min_positions)
+                # Once a minute at most: held to its sample ratio, the trainer waits after
+                # every game's worth of steps, and a line each time would bury the log.
+                if self._status != "waiting_for_data" and time.monotonic() - self._last_wait_log > 60:
+                    self._last_wait_log = time.monotonic()
+                    if buffer >= cfg.min_positions:
+                        log.info("sample ratio %.3g reached (%d samples / %d positions): waiting for new games",
+                                 cfg.sample_ratio, self.samples_drawn, added)
+                    else:
+                        log.info("waiting for data: %d of min_positions=%d", buffer, cfg.min_positions)
                 self.stats.update(buffer_size=buffer)
                 self._set_status("waiting_for_data")
                 if time.monotonic() - self._last_stats_write > 10:
