@@ -53,6 +53,38 @@ fn play(dir: &Path, n: u64, source: ModelSource) -> Arc<Telemetry> {
     t
 }
 
+/// One self-play worker watching `dir/models`, with the real writer into
+/// `dir/replay.db`, running on its own thread until `stop` is set.
+struct Watching {
+    t: Arc<Telemetry>,
+    stop: Arc<AtomicBool>,
+    worker: std::thread::JoinHandle<Result<(), actor::selfplay::SelfPlayError>>,
+    writer: std::thread::JoinHandle<()>,
+}
+
+impl Watching {
+    fn start(dir: &Path, c: SelfPlayConfig) -> Watching {
+        let spec = GameKind::TicTacToe.spec();
+        let store = Store::open(&dir.join("replay.db"), spec).unwrap();
+        let t = Arc::new(Telemetry::new(spec.name));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = crossbeam_channel::bounded(16);
+        let writer = spawn_writer(store, rx, t.clone());
+        let watcher = ModelWatcher::new(&dir.join("models"), spec, 1, Duration::from_millis(20));
+        let worker = {
+            let (t, stop) = (t.clone(), stop.clone());
+            std::thread::spawn(move || run_worker::<TicTacToe>(0, &c, ModelSource::Watch(watcher), tx, t, stop))
+        };
+        Watching { t, stop, worker, writer }
+    }
+
+    fn finish(self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.worker.join().unwrap().unwrap();
+        self.writer.join().unwrap();
+    }
+}
+
 /// ply, obs, policy, value, root_value of one `positions` row.
 type PositionRow = (i64, Vec<u8>, Vec<u8>, f64, f64);
 
@@ -173,20 +205,11 @@ fn a_running_worker_swaps_to_a_newly_published_model() {
     let dir = tempfile::tempdir().unwrap();
     let models = dir.path().join("models");
     publish(&models, &fixture("tictactoe_step100.onnx"));
-    let spec = GameKind::TicTacToe.spec();
-    let store = Store::open(&dir.path().join("replay.db"), spec).unwrap();
-    let t = Arc::new(Telemetry::new(spec.name));
-    let stop = Arc::new(AtomicBool::new(false));
-    let (tx, rx) = crossbeam_channel::bounded(16);
-    let writer = spawn_writer(store, rx, t.clone());
-    let worker = {
-        let (t, stop) = (t.clone(), stop.clone());
-        let watcher = ModelWatcher::new(&models, spec, 1, Duration::from_millis(20));
-        let mut c = cfg(u64::MAX);
-        // Slow enough that the swap lands mid-run.
-        c.max_positions_per_s = 2000.0;
-        std::thread::spawn(move || run_worker::<TicTacToe>(0, &c, ModelSource::Watch(watcher), tx, t, stop))
-    };
+    let mut c = cfg(u64::MAX);
+    // Slow enough that the swap lands mid-run.
+    c.max_positions_per_s = 2000.0;
+    let run = Watching::start(dir.path(), c);
+    let t = run.t.clone();
     let wait_for = |what: &str, f: &dyn Fn() -> bool| {
         let start = std::time::Instant::now();
         while !f() {
@@ -205,9 +228,7 @@ fn a_running_worker_swaps_to_a_newly_published_model() {
     wait_for("model 200", &|| t.model_version() == Some(200));
     let swapped_at = t.games_written();
     wait_for("games with model 200", &|| t.games_written() >= swapped_at + 3 * 8 + 10);
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    worker.join().unwrap().unwrap();
-    writer.join().unwrap();
+    run.finish();
 
     let conn = Connection::open(dir.path().join("replay.db")).unwrap();
     let versions = check_rows(&conn);
@@ -228,19 +249,10 @@ fn without_a_model_selfplay_stops_after_the_bootstrap_positions() {
     let dir = tempfile::tempdir().unwrap();
     let models = dir.path().join("models");
     std::fs::create_dir_all(&models).unwrap();
-    let spec = GameKind::TicTacToe.spec();
-    let store = Store::open(&dir.path().join("replay.db"), spec).unwrap();
-    let t = Arc::new(Telemetry::new(spec.name));
-    let stop = Arc::new(AtomicBool::new(false));
-    let (tx, rx) = crossbeam_channel::bounded(16);
-    let writer = spawn_writer(store, rx, t.clone());
-    let worker = {
-        let (t, stop) = (t.clone(), stop.clone());
-        let watcher = ModelWatcher::new(&models, spec, 1, Duration::from_millis(20));
-        let mut c = cfg(u64::MAX);
-        c.bootstrap_positions = 200;
-        std::thread::spawn(move || run_worker::<TicTacToe>(0, &c, ModelSource::Watch(watcher), tx, t, stop))
-    };
+    let mut c = cfg(u64::MAX);
+    c.bootstrap_positions = 200;
+    let run = Watching::start(dir.path(), c);
+    let t = run.t.clone();
     let start = std::time::Instant::now();
     while t.counters().positions < 200 {
         assert!(start.elapsed() < Duration::from_secs(20), "bootstrap positions not written");
@@ -260,7 +272,5 @@ fn without_a_model_selfplay_stops_after_the_bootstrap_positions() {
             std::thread::sleep(Duration::from_millis(10));
         }
     }
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    worker.join().unwrap().unwrap();
-    writer.join().unwrap();
+    run.finish();
 }
