@@ -764,14 +764,14 @@ mod tests {
         while !s.is_finished() {
             let mut leaves = Vec::new();
             s.gather(&mut leaves);
-            let states: Vec<TicTacToe> = leaves.iter().map(|l| l.state.clone()).collect();
+            let states: Vec<TicTacToe> = leaves.iter().map(|l| l.state).collect();
             let out = Evaluator::<TicTacToe>::evaluate(&mut ev, &states, &[]).unwrap();
             for (i, l) in leaves.into_iter().enumerate() {
                 s.complete(l, &out.logits[i * 9..(i + 1) * 9], out.values[i], &mut rng);
             }
         }
         let next = pos(&[4]);
-        s.reset(next.clone()).unwrap();
+        s.reset(next).unwrap();
         let fresh = Search::new(next, params(30, 4), false).unwrap();
         assert_eq!((s.done, s.in_flight, s.nodes.len()), (0, 0, 1));
         assert_eq!(s.nodes[0].mover, fresh.nodes[0].mover);

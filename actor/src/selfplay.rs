@@ -467,7 +467,7 @@ pub fn random_opening<G: Game, R: Rng + ?Sized>(max_plies: u32, rng: &mut R) -> 
             break;
         }
         g = next;
-        moves.push(a as u16);
+        moves.push(a);
     }
     (g, moves)
 }
