@@ -101,13 +101,16 @@ def game_count(db: Path) -> int:
 
 def check_db(db: Path) -> tuple[int, int]:
     """Asserts `PRAGMA integrity_check` is ok and every game has its positions (one
-    transaction per game, contract §5); returns (games, positions)."""
+    transaction per game, contract §5): one row per ply from the end of its random
+    opening to its last move, with no gap; returns (games, positions)."""
     with contextlib.closing(ro_connect(db)) as c:
         assert c.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         games, = c.execute("SELECT count(*) FROM games").fetchone()
         positions, = c.execute("SELECT count(*) FROM positions").fetchone()
         partial = c.execute(
-            "SELECT count(*) FROM games g WHERE num_moves != (SELECT count(*) FROM positions p WHERE p.game_id = g.id)"
+            "SELECT count(*) FROM games g LEFT JOIN (SELECT game_id, count(*) AS n, min(ply) AS lo, max(ply) AS hi "
+            "FROM positions GROUP BY game_id) p ON p.game_id = g.id "
+            "WHERE p.n IS NULL OR p.hi != g.num_moves - 1 OR p.hi - p.lo + 1 != p.n"
         ).fetchone()[0]
         assert partial == 0, f"{partial} games are missing positions: a game was committed in pieces"
         orphans = c.execute("SELECT count(*) FROM positions WHERE game_id NOT IN (SELECT id FROM games)").fetchone()[0]
