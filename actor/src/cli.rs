@@ -96,6 +96,9 @@ fn run_actor(args: &RunArgs, selfplay_on: bool, server_on: bool) -> Result<()> {
         nn::check_device(cfg.device)?;
     }
     let spec = cfg.game.spec();
+    // Another game's folder is refused before anything is created in it.
+    let db = cfg.data_dir.join("replay.db");
+    store::check_existing(&db, spec).with_context(|| format!("checking {}", db.display()))?;
     let models_dir = cfg.data_dir.join("models");
     std::fs::create_dir_all(&models_dir).with_context(|| format!("creating {}", models_dir.display()))?;
     tracing::info!(game = spec.name, data_dir = %cfg.data_dir.display(), "actor starting: {cfg:?}");
@@ -105,12 +108,7 @@ fn run_actor(args: &RunArgs, selfplay_on: bool, server_on: bool) -> Result<()> {
     // Self-play: writer thread + workers.
     let mut workers = Vec::new();
     let mut writer = None;
-    if !selfplay_on {
-        let db = cfg.data_dir.join("replay.db");
-        store::check_existing(&db, spec).with_context(|| format!("checking {}", db.display()))?;
-    }
     if selfplay_on {
-        let db = cfg.data_dir.join("replay.db");
         let store = Store::open(&db, spec).with_context(|| format!("opening {}", db.display()))?;
         let (tx, rx) = crossbeam_channel::bounded(1024);
         writer = Some(store::spawn_writer_until(store, rx, telemetry.clone(), stop.clone()));

@@ -60,12 +60,16 @@ fn selfplay_with_a_published_model_then_another_game_is_refused() {
     assert!(text.contains("loaded model"), "{text}");
     assert_eq!(count_games(&data.join("replay.db"), "WHERE model_version = 100"), 20);
 
-    let (ok, text) = output(
-        actor().args(["selfplay", "--game", "connect4", "--no-model", "--max-games", "1"]).arg("--data-dir").arg(&data),
-    );
-    assert!(!ok);
-    assert!(text.contains("tictactoe") && text.contains("connect4"), "{text}");
-    assert_eq!(count_games(&data.join("replay.db"), ""), 20, "nothing overwritten");
+    std::fs::remove_dir_all(data.join("models")).unwrap();
+    for cmd in ["selfplay", "serve"] {
+        let (ok, text) = output(
+            actor().args([cmd, "--game", "connect4", "--no-model", "--max-games", "1"]).arg("--data-dir").arg(&data),
+        );
+        assert!(!ok);
+        assert!(text.contains("tictactoe") && text.contains("connect4"), "{text}");
+        assert_eq!(count_games(&data.join("replay.db"), ""), 20, "nothing overwritten");
+        assert!(!data.join("models").exists(), "{cmd} created models/ in another game's folder");
+    }
 }
 
 #[test]
