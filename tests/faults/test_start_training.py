@@ -1,6 +1,7 @@
 """./start_training.sh as a user runs it: Ctrl-C and the death of either process stop
 both (the trainer checkpointing on the way out); a data folder of another game or a
-busy port is refused before anything starts."""
+busy port is refused before anything starts; `--speedrun` trains TicTacToe to perfect
+play and stops."""
 
 from __future__ import annotations
 
@@ -223,3 +224,25 @@ def test_missing_onnx_runtime_is_named(tmp_path):
                         "--trainer-port", str(free_port())], capture_output=True, text=True, env=e, cwd=ROOT, timeout=60)
     assert s.returncode != 0
     assert "ONNX Runtime 1.16.3 is too old; the actor needs >= 1.22" in s.stderr, s.stderr
+
+
+def test_speedrun_reaches_perfect_play_and_stops(tmp_path):
+    """The real `--speedrun`, default settings: TicTacToe from nothing until the search
+    errs on none of the 4520 decision positions. It takes about a minute on a quiet
+    2-core machine; the limit leaves room for a busy one. The snapshot it names is
+    checked again, independently, with `actor accuracy`."""
+    s = Script(tmp_path, "--speedrun")
+    assert s.wait(600) == 0, s.out()[-4000:]
+    out = s.out()
+    line = next((l for l in out.splitlines() if "speedrun: perfect play after" in l), None)
+    assert line is not None, out[-4000:]
+    assert "speedrun finished" in out
+    snapshot = s.data / line.split("(")[1].split(";")[0]
+    assert snapshot.is_file(), line
+    for pid, cmd in processes_using(s.data).items():
+        assert gone(pid), f"still running after the speedrun: {pid} {cmd}"
+    r = subprocess.run([str(ACTOR), "accuracy", "--game", "tictactoe", "--model", str(snapshot), "--seed", "1"],
+                       capture_output=True, text=True, env=env(), timeout=300)
+    assert r.returncode == 0, r.stderr
+    search = [l.split() for l in r.stdout.splitlines() if l.startswith("all") and " search " in l]
+    assert search and search[0][2:4] == ["4520", "0"], r.stdout
