@@ -52,7 +52,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub ort_lib: Option<PathBuf>,
     /// Self-play worker threads [default: per game, tictactoe 1 (the trainer needs the
-    /// other core), connect4 2 (its trainer waits on data most of the time)].
+    /// other core), connect4 and othello 2 (their trainers wait on data most of the time)].
     #[arg(long)]
     pub threads: Option<usize>,
     /// Games each worker keeps in flight (their leaves share one network batch).
@@ -106,7 +106,7 @@ pub struct RunArgs {
     pub max_positions_per_s: Option<f64>,
     /// Positions self-play writes with uniform priors while the models folder has no
     /// model yet; then it waits for the trainer's first model (0 = never waits)
-    /// [default: per game, tictactoe 0 (paced anyway), connect4 20000, othello 100000].
+    /// [default: per game, tictactoe 0 (paced anyway), connect4 20000, othello 40000].
     #[arg(long)]
     pub bootstrap_positions: Option<u64>,
     /// Where self-play runs the network: cpu, or cuda (a build with `--features cuda`

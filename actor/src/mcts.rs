@@ -131,9 +131,9 @@ pub struct GameDefaults {
     /// Connect4 and Othello are bound by the network (tens of positions/s) and need none.
     pub max_positions_per_s: f64,
     /// Self-play worker threads. One where the trainer needs the other core the whole
-    /// time (TicTacToe's steps are cheap and it trains flat out); two for Connect4,
-    /// whose trainer is held back by its sample ratio most of the time, so a second
-    /// worker turns that idle core into self-play.
+    /// time (TicTacToe's steps are cheap and it trains flat out); two for Connect4 and
+    /// Othello, whose trainers are held back by their sample ratio most of the time, so
+    /// a second worker turns that idle core into self-play.
     pub threads: usize,
     /// Positions written with uniform priors before self-play waits for the first
     /// model (see `SelfPlayConfig::bootstrap_positions`): about twice the trainer's
@@ -146,7 +146,7 @@ pub fn game_defaults(spec: &engine_core::GameSpec) -> GameDefaults {
     let (avg_legal, sims, play, temp_moves, openings, pace, threads, bootstrap) = match spec.name {
         "tictactoe" => (5.0, 100, 200, 2, 4, 1000.0, 1, 0),
         "connect4" => (6.5, 200, 400, 6, 4, 0.0, 2, 20_000),
-        "othello" => (9.0, 200, 400, 10, 0, 0.0, 1, 100_000),
+        "othello" => (9.0, 200, 400, 10, 0, 0.0, 2, 40_000),
         _ => ((spec.num_actions as f32 / 3.0).max(2.0), 200, 400, (spec.max_game_length / 6) as u32, 0, 0.0, 1, 0),
     };
     GameDefaults {

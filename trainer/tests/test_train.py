@@ -78,7 +78,7 @@ def test_other_games_train_and_publish(tmp_path, game, model):
     assert props["cartridge.num_actions"] == str(spec.num_actions)
     assert props["cartridge.obs_shape"] == ",".join(map(str, spec.obs_shape))
     assert props["cartridge.arch"] == ("transformer-t2" if model else {"connect4": "resnet-b4c32",
-                                                                       "othello": "resnet-b6c64"}[game])
+                                                                       "othello": "resnet-b4c32"}[game])
 
 
 def test_loss_goes_down_on_learnable_data(tmp_path):
