@@ -205,17 +205,21 @@ def write_report(run: RunData, out_dir: str | Path) -> Path:
 
     # Perfect play.
     if run.accuracy:
-        fig, ax = plt.subplots(figsize=(7, 3.5))
+        fig, ax = plt.subplots(figsize=(8.5, 3.8))
         table = ["| phase | mode | latest version | positions | error rate |", "|---|---|---|---|---|"]
+        # One colour per set, solid for the search and dashed for the raw network, so
+        # the two curves of a set read as a pair (the default cycle repeats after 10).
+        phases = sorted({phase for phase, _ in run.accuracy})
+        colour = {ph: plt.get_cmap("tab10")(i % 10) for i, ph in enumerate(phases)}
         for (phase, mode), pts in sorted(run.accuracy.items()):
-            ax.plot([p[0] for p in pts], [100 * p[1] for p in pts], marker="o", ms=3,
+            ax.plot([p[0] for p in pts], [100 * p[1] for p in pts], marker="o", ms=3, color=colour[phase],
                     linestyle="-" if mode == "search" else "--", label=f"{phase} ({mode})")
             v, rate, n = pts[-1]
             table.append(f"| {phase} | {mode} | {v} | {n} | {100 * rate:.1f}% |")
         ax.set_xlabel("model version (step)")
         ax.set_ylabel("errors against perfect play (%)")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         fig.tight_layout()
         fig.savefig(out / "accuracy.png", dpi=110)
         plt.close(fig)
