@@ -96,9 +96,17 @@ fn run_actor(args: &RunArgs, selfplay_on: bool, server_on: bool) -> Result<()> {
         nn::check_device(cfg.device)?;
     }
     let spec = cfg.game.spec();
-    // Another game's folder is refused before anything is created in it.
+    // Another game's folder is refused before anything is created in it. Self-play
+    // opens the database for writing (which checks its game, and leaves no -wal/-shm
+    // behind when it refuses); the server alone only reads it.
+    std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating {}", cfg.data_dir.display()))?;
     let db = cfg.data_dir.join("replay.db");
-    store::check_existing(&db, spec).with_context(|| format!("checking {}", db.display()))?;
+    let mut replay = None;
+    if selfplay_on {
+        replay = Some(Store::open(&db, spec).with_context(|| format!("opening {}", db.display()))?);
+    } else {
+        store::check_existing(&db, spec).with_context(|| format!("checking {}", db.display()))?;
+    }
     let models_dir = cfg.data_dir.join("models");
     std::fs::create_dir_all(&models_dir).with_context(|| format!("creating {}", models_dir.display()))?;
     tracing::info!(game = spec.name, data_dir = %cfg.data_dir.display(), "actor starting: {cfg:?}");
@@ -108,10 +116,9 @@ fn run_actor(args: &RunArgs, selfplay_on: bool, server_on: bool) -> Result<()> {
     // Self-play: writer thread + workers.
     let mut workers = Vec::new();
     let mut writer = None;
-    if selfplay_on {
-        let store = Store::open(&db, spec).with_context(|| format!("opening {}", db.display()))?;
+    if let Some(replay) = replay {
         let (tx, rx) = crossbeam_channel::bounded(1024);
-        writer = Some(store::spawn_writer_until(store, rx, telemetry.clone(), stop.clone()));
+        writer = Some(store::spawn_writer_until(replay, rx, telemetry.clone(), stop.clone()));
         for i in 0..cfg.threads {
             let mut sp = cfg.selfplay.clone();
             sp.seed = sp.seed.wrapping_add(i as u64 * 0x9E37_79B9);
