@@ -225,7 +225,9 @@ def write_report(run: RunData, out_dir: str | Path) -> Path:
         plt.close(fig)
         lines += ["## Perfect-play error rates", "", "![error rates](accuracy.png)", "", *table, ""]
     else:
-        lines += ["## Perfect-play error rates", "", "No accuracy measurements yet.", ""]
+        why = ("Othello is not solved, so it has no perfect-play benchmark."
+               if game == "othello" else "No accuracy measurements yet.")
+        lines += ["## Perfect-play error rates", "", why, ""]
 
     md = out / "REPORT.md"
     md.write_text("\n".join(lines))
