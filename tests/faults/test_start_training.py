@@ -74,7 +74,11 @@ class Script:
         self.popen = subprocess.Popen(
             [str(SCRIPT), "--skip-setup", "--data-dir", str(self.data), "--port", str(self.port),
              "--trainer-port", str(self.tport), *args],
-            stdout=open(self.log, "wb"), stderr=subprocess.STDOUT, env=env(), cwd=ROOT, start_new_session=True)
+            stdout=open(self.log, "wb"), stderr=subprocess.STDOUT, env=env(), cwd=ROOT, start_new_session=True,
+            # A shell cannot trap a signal it was started with ignored, and a runner that
+            # starts the suite as a background job (no job control) ignores SIGINT: give
+            # the script the default disposition a terminal gives it.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
     def out(self) -> str:
         return self.log.read_text(errors="replace")
