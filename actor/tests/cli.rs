@@ -3,13 +3,11 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{fixture, ort_available, publish};
+use common::{fixture, free_port, http, ort_available, publish, wait_for_port};
 
 fn actor() -> Command {
     Command::new(env!("CARGO_BIN_EXE_actor"))
@@ -19,22 +17,6 @@ fn output(cmd: &mut Command) -> (bool, String) {
     let out = cmd.output().unwrap();
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out.status.success(), text)
-}
-
-/// A minimal HTTP/1.1 client (one request per connection), enough for smoke tests.
-fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(s, "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    let status = resp.split(' ').nth(1).unwrap().parse().unwrap();
-    let body = resp.split_once("\r\n\r\n").map(|x| x.1.to_string()).unwrap_or_default();
-    (status, body)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn count_games(db: &Path, filter: &str) -> i64 {
@@ -92,11 +74,7 @@ fn run_serves_the_api_while_playing() {
         .spawn()
         .unwrap();
     let result = std::panic::catch_unwind(|| {
-        let t = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(t.elapsed() < Duration::from_secs(20), "server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_for_port(port);
         let (s, body) = http(port, "GET", "/api/health", "");
         assert_eq!(s, 200, "{body}");
         let v: serde_json::Value = serde_json::from_str(&body).unwrap();

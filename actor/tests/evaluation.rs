@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -204,12 +202,9 @@ fn evaluator_records_matches_accuracy_and_promotes_the_best() {
 }
 
 fn http_get(port: u16, path: &str) -> Value {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    serde_json::from_str(resp.split_once("\r\n\r\n").unwrap().1).unwrap()
+    let (status, body) = common::http(port, "GET", path, "");
+    assert_eq!(status, 200, "{path}: {body}");
+    serde_json::from_str(&body).unwrap()
 }
 
 #[test]
@@ -220,7 +215,7 @@ fn actor_run_serves_the_evaluation_in_stats() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     common::publish(&data.join("models"), &fixture("tictactoe_step100.onnx"));
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = common::free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_actor"))
         .args(["run", "--simulations", "16", "--games-in-flight", "8", "--port", &port.to_string()])
         .args(["--eval-games", "4", "--eval-sims", "16", "--eval-accuracy-positions", "20", "--eval-share", "0.5"])
@@ -234,11 +229,7 @@ fn actor_run_serves_the_evaluation_in_stats() {
         .spawn()
         .unwrap();
     let result = std::panic::catch_unwind(|| {
-        let t = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(t.elapsed() < Duration::from_secs(20), "server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        common::wait_for_port(port);
         // No snapshot, only latest.onnx: that is evaluated. Wait for its accuracy rows.
         let mut last = Value::Null;
         wait_for("evaluation in /api/stats", Duration::from_secs(120), || {
