@@ -38,6 +38,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def http(method: str, url: str, body=None, timeout: float = 30) -> tuple[int, dict]:
+    """One JSON request; (status, json) for any status, so tests can check 4xx answers
+    (a body that is not JSON comes back as {"raw": text})."""
+    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        raw = e.read()
+        try:
+            return e.code, json.loads(raw)
+        except ValueError:
+            return e.code, {"raw": raw.decode(errors="replace")}
+
+
 @dataclass
 class Proc:
     name: str
@@ -94,19 +110,7 @@ class System:
 
     def post(self, path: str, body, timeout: float = 60):
         """Returns (status, json) for any status, so tests can check 4xx answers."""
-        data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        req = urllib.request.Request(
-            self.base + path, data=data, method="POST", headers={"Content-Type": "application/json"}
-        )
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as r:
-                return r.status, json.loads(r.read())
-        except urllib.error.HTTPError as e:
-            raw = e.read()
-            try:
-                return e.code, json.loads(raw)
-            except ValueError:
-                return e.code, {"raw": raw.decode(errors="replace")}
+        return http("POST", self.base + path, body, timeout)
 
     def logs(self) -> str:
         return f"--- actor log ---\n{self.actor.tail()}\n--- trainer log ---\n{self.trainer.tail()}"

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import json
 import os
 import sqlite3
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -33,6 +30,7 @@ Proc = e2e.Proc
 free_port = e2e.free_port
 ort_lib = e2e.ort_lib
 make_system = e2e.make_system
+http = e2e.http
 FIXTURES = ROOT / "actor" / "tests" / "fixtures"
 
 
@@ -53,20 +51,6 @@ def actor_proc(tmp: Path, data: Path, *extra: str, name: str = "actor", port: in
     )
     p.port = port  # type: ignore[attr-defined]
     return p
-
-
-def http(method: str, url: str, body=None, timeout: float = 30) -> tuple[int, dict]:
-    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, json.loads(r.read() or b"null")
-    except urllib.error.HTTPError as e:
-        raw = e.read()
-        try:
-            return e.code, json.loads(raw)
-        except ValueError:
-            return e.code, {"raw": raw.decode(errors="replace")}
 
 
 def wait_until(what: str, check, timeout: float, procs: tuple[Proc, ...] = ()):
