@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Builds actor/data/connect4_positions.json: Connect4 benchmark positions whose every
+"""Builds games/connect4/positions.json: Connect4 benchmark positions whose every
 move is labelled win/draw/loss by a perfect solver (the PyPI package `bitbully`).
 
     .venv/bin/pip install bitbully
@@ -80,7 +80,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--per-set", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "actor/data/connect4_positions.json")
+    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "games/connect4/positions.json")
     args = ap.parse_args()
 
     rng = random.Random(args.seed)

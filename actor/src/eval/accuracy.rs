@@ -120,7 +120,7 @@ struct C4Position {
 }
 
 /// The committed Connect4 benchmark (see the module docs).
-pub const CONNECT4_POSITIONS_JSON: &str = include_str!("../../data/connect4_positions.json");
+pub const CONNECT4_POSITIONS_JSON: &str = include_str!("../../../games/connect4/positions.json");
 
 /// Parses a Connect4 benchmark file: sets of positions (move strings in solver
 /// notation) with a win/draw/loss value per column.
