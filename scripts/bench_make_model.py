@@ -17,15 +17,15 @@ import sys
 import tempfile
 from pathlib import Path
 
+import torch
+
+# The trainer package, installed into .venv by scripts/setup.sh.
+from trainer.config import build_config
+from trainer.export import export_onnx
+from trainer.model import arch_name, build_model
+from trainer.spec import GameSpec
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "trainer"))
-
-import torch  # noqa: E402
-
-from trainer.config import build_config  # noqa: E402
-from trainer.export import export_onnx  # noqa: E402
-from trainer.model import arch_name, build_model  # noqa: E402
-from trainer.spec import GameSpec  # noqa: E402
 
 
 def spec_from_db(db: Path) -> GameSpec:

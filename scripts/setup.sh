@@ -2,9 +2,11 @@
 # Installs what Cartridge needs, idempotently: checks the toolchains, creates the
 # Python venv with the trainer, builds the actor (release) and the web app.
 #
-#   scripts/setup.sh [--no-web] [--with-browser]
+#   scripts/setup.sh [--no-web] [--with-browser] [--with-lint]
 #
-# --with-browser also installs Debian's chromium for the browser tests.
+# --with-browser also installs Debian's chromium for the browser tests; --with-lint the
+# rustfmt and clippy components of the Rust toolchain for the lint suite (ruff comes
+# with the trainer's test extra, svelte-check with the web app's packages).
 # Each step is skipped when its inputs have not changed since it last ran, so calling
 # this before every start costs a second or two.
 set -euo pipefail
@@ -14,11 +16,13 @@ cd "$ROOT"
 
 WEB=1
 BROWSER=0
+LINT=0
 for arg in "$@"; do
   case "$arg" in
     --no-web) WEB=0 ;;
     --with-browser) BROWSER=1 ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --with-lint) LINT=1 ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -55,17 +59,32 @@ if [ ! -x .venv/bin/python ]; then
   say "creating the Python venv in .venv"
   "$PY" -m venv .venv
 fi
+# The stamp covers pyproject.toml (dependencies, package layout): a change there
+# reinstalls into an existing .venv. The import check catches an install that points
+# elsewhere, such as a venv made for an older layout of the package or another checkout.
 FP_PY="$(fingerprint trainer/pyproject.toml)"
-if ! fresh python "$FP_PY"; then
+if ! fresh python "$FP_PY" \
+  || ! .venv/bin/python -c 'import sys, trainer; sys.exit(trainer.__file__ != sys.argv[1])' \
+    "$ROOT/trainer/src/trainer/__init__.py" 2>/dev/null; then
   say "installing the trainer and its packages into .venv (first time: a few minutes)"
   .venv/bin/python -m pip install --quiet --upgrade pip
-  # compat mode puts trainer/ on sys.path, so `import trainer` finds the package and
-  # not the outer folder of the same name when run from the repository root.
-  .venv/bin/python -m pip install --quiet -e "trainer[test]" --config-settings editable_mode=compat
+  .venv/bin/python -m pip install --quiet -e "trainer[test]"
   stamp python "$FP_PY"
 fi
 ORT_LIB="$(ls .venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.1.* 2>/dev/null | head -n1 || true)"
 [ -n "$ORT_LIB" ] || die "the ONNX Runtime library is missing from .venv (pip install onnxruntime failed?). Remove .venv and run again."
+
+# ---- rustfmt and clippy for the lint suite ----
+if [ "$LINT" = 1 ] && ! { cargo fmt --version && cargo clippy --version; } >/dev/null 2>&1; then
+  if command -v rustup >/dev/null; then
+    say "installing the rustfmt and clippy components (rustup component add rustfmt clippy)"
+    rustup component add rustfmt clippy
+  else
+    # Not fatal: every other suite runs without them, and the lint suite says what is missing.
+    say "warning: cargo fmt or cargo clippy is missing and there is no rustup to add them;" \
+      "install rustfmt and clippy for your Rust (Debian: apt install rustfmt rust-clippy)"
+  fi
+fi
 
 # ---- the actor (cargo keeps this incremental) ----
 say "building the actor (cargo build --release)"
