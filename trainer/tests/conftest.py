@@ -151,3 +151,11 @@ def make_replay_db(data_dir: Path, game: str = "tictactoe", n_games: int = 100, 
 @pytest.fixture
 def ttt_db(tmp_path) -> Path:
     return make_replay_db(tmp_path / "data", "tictactoe", n_games=100)
+
+
+@pytest.fixture(autouse=True)
+def _checkout_games(monkeypatch):
+    """The tests read the game profiles of this checkout's games/, whatever
+    CARTRIDGE_GAMES_DIR the shell running them has; a test that wants another folder
+    sets the variable itself."""
+    monkeypatch.delenv("CARTRIDGE_GAMES_DIR", raising=False)

@@ -1,8 +1,21 @@
+import tomllib
+from pathlib import Path
+
 import pytest
 import torch
 
-from trainer.cli import build_parser
-from trainer.config import ConfigError, build_config, load_toml, parse_set_args
+from trainer import config
+from trainer.cli import build_parser, main
+from trainer.config import (
+    ConfigError,
+    TrainConfig,
+    build_config,
+    game_defaults,
+    games_dir,
+    known_games,
+    load_toml,
+    parse_set_args,
+)
 from trainer.losses import alphazero_loss
 from trainer.model import MODEL_SIZES, build_model
 from trainer.optim import lr_at
@@ -92,23 +105,135 @@ def test_stats_json_never_carries_nan(tmp_path):
     assert out["history"][0]["policy_loss"] is None
 
 
-def test_readme_defaults_per_game_table_matches_the_code():
-    """The "Defaults per game" table in trainer/README.md is the documentation of
-    GAME_DEFAULTS; a default changed in one place and not the other fails here."""
-    from pathlib import Path
-
-    from trainer.config import GAME_DEFAULTS, GAMES
-
+def test_readme_defaults_per_game_table_matches_the_profiles():
+    """The "Defaults per game" table in trainer/README.md documents the [trainer] tables
+    of games/*/profile.toml; a default changed in one place and not the other fails here."""
     text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = text.split("### Defaults per game", 1)[1].split("\nCommon to all", 1)[0]
     rows = [line.split("|")[1:-1] for line in section.splitlines() if line.startswith("| ")]
     header = [c.strip() for c in rows[0]]
-    assert header[1:4] == list(GAMES)
-    table = {r[0].strip(): [c.strip() for c in r[1:4]] for r in rows[1:]}
-    differing = {k for g in GAMES for k in GAME_DEFAULTS[g]}
+    games = header[1:-1]  # key | one column per game | why
+    assert sorted(games) == known_games(), "the table needs one column per game of games/"
+    table = {r[0].strip(): [c.strip() for c in r[1:-1]] for r in rows[1:]}
+    differing = {k for g in games for k in game_defaults(g)}
     assert differing <= set(table), f"per-game keys missing from the README: {differing - set(table)}"
     for key, values in table.items():
-        for game, text_value in zip(GAMES, values):
+        for game, text_value in zip(games, values, strict=True):
             want = getattr(build_config(game, {}), key)
             got = type(want)(text_value.replace(",", "")) if not isinstance(want, str) else text_value
             assert got == want, f"README says {key}={text_value} for {game}; the code has {want}"
+
+
+def test_checkout_profiles_are_the_games_and_their_trainer_tables_apply():
+    games_root = Path(__file__).resolve().parents[2] / "games"
+    assert games_dir() == games_root
+    on_disk = sorted(p.parent.name for p in games_root.glob("*/profile.toml"))
+    assert known_games() == on_disk and {"tictactoe", "connect4", "othello"} <= set(on_disk)
+    for game in on_disk:
+        table = tomllib.loads((games_root / game / "profile.toml").read_text()).get("trainer", {})
+        cfg = build_config(game, {})
+        for key, value in table.items():
+            assert getattr(cfg, key) == value, f"{game}: {key}"
+
+
+def write_profile(root: Path, game: str, body: str) -> Path:
+    (root / game).mkdir(parents=True, exist_ok=True)
+    path = root / game / "profile.toml"
+    path.write_text(f'name = "{game}"\n{body}')
+    return path
+
+
+@pytest.fixture
+def games_env(tmp_path, monkeypatch) -> Path:
+    root = tmp_path / "games"
+    root.mkdir()
+    monkeypatch.setenv("CARTRIDGE_GAMES_DIR", str(root))
+    return root
+
+
+def test_games_dir_variable_wins_and_only_folders_with_a_profile_are_games(games_env, tmp_path):
+    write_profile(games_env, "hex", "[trainer]\nreplay_window = 1234\nmin_positions = 100\nmodel = \"b4c64\"\n")
+    write_profile(games_env, "go", "[selfplay]\nsimulations = 5\n")  # no [trainer]: all defaults
+    (games_env / "notes").mkdir()  # a folder without a profile is not a game
+    (games_env / "README.md").write_text("not a game")
+    assert games_dir() == games_env
+    assert known_games() == ["go", "hex"]
+    assert game_defaults("hex") == {"replay_window": 1234, "min_positions": 100, "model": "b4c64"}
+    assert game_defaults("go") == {}
+    assert build_config("go", {}).replay_window == TrainConfig().replay_window
+    with pytest.raises(ConfigError, match=r"unknown game 'tictactoe'; known games: go, hex"):
+        build_config("tictactoe", {})
+
+    # dataclass defaults < profile < --config file < --set
+    toml = tmp_path / "c.toml"
+    toml.write_text("min_positions = 200\nbatch_size = 32\n")
+    overrides = load_toml(toml)
+    overrides.update(parse_set_args(["batch_size=64"]))
+    cfg = build_config("hex", overrides)
+    assert cfg.model == "b4c64" and cfg.replay_window == 1234  # profile over the dataclass
+    assert cfg.min_positions == 200  # the file over the profile
+    assert cfg.batch_size == 64  # --set over the file
+    assert cfg.learning_rate == TrainConfig().learning_rate  # set nowhere: the dataclass default
+
+
+def test_resumed_config_replaces_the_profile(games_env):
+    write_profile(games_env, "hex", "[trainer]\nreplay_window = 1234\nmin_positions = 100\n")
+    saved = {"game": "hex", "replay_window": 9999, "data_dir": "/elsewhere", "removed_key": 1}
+    cfg = build_config("hex", {"data_dir": "d"}, base=saved)
+    assert cfg.replay_window == 9999
+    assert cfg.min_positions == TrainConfig().min_positions  # not in the checkpoint: the dataclass default
+    assert cfg.data_dir == "d"
+    (games_env / "hex" / "profile.toml").unlink()
+    with pytest.raises(ConfigError, match="unknown game 'hex'"):
+        build_config("hex", {}, base=saved)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("[trainer]\nbatchsize = 3\n", r"\[trainer\]: unknown config key 'batchsize'"),
+        ("[trainer]\nreplay_window = \"big\"\n", r"\[trainer\]: config key 'replay_window' needs a int"),
+        ("[trainer]\ngame = \"hex\"\n", r"`game` cannot be set here"),
+        ("trainer = 3\n", r"`trainer` must be a table"),
+        ("[trainer\n", r"cannot be read"),
+    ],
+)
+def test_bad_profile_is_an_error_naming_the_file(games_env, body, message):
+    path = write_profile(games_env, "hex", body)
+    with pytest.raises(ConfigError, match=message) as e:
+        build_config("hex", {})
+    assert str(path) in str(e.value)
+
+
+def test_profile_name_must_match_its_folder(games_env):
+    path = games_env / "hex" / "profile.toml"
+    path.parent.mkdir()
+    path.write_text('name = "havannah"\n')
+    with pytest.raises(ConfigError, match="says name = 'havannah', but its folder is 'hex'") as e:
+        build_config("hex", {})
+    assert str(path) in str(e.value)
+
+
+def test_missing_games_folder_names_where_it_looked(tmp_path, monkeypatch):
+    monkeypatch.setenv("CARTRIDGE_GAMES_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(ConfigError) as e:
+        known_games()
+    assert f"CARTRIDGE_GAMES_DIR={tmp_path / 'nowhere'} is not a folder" in str(e.value)
+    assert str(config.CHECKOUT_GAMES_DIR) in str(e.value)
+
+    monkeypatch.delenv("CARTRIDGE_GAMES_DIR")
+    monkeypatch.setattr(config, "CHECKOUT_GAMES_DIR", tmp_path / "checkout" / "games")
+    with pytest.raises(ConfigError) as e:
+        build_config("tictactoe", {})
+    assert "CARTRIDGE_GAMES_DIR is not set" in str(e.value)
+    assert f"{tmp_path / 'checkout' / 'games'} does not exist" in str(e.value)
+
+
+def test_cli_rejects_an_unknown_game_naming_the_known_ones(tmp_path, capsys):
+    known = ", ".join(known_games())
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--help"])
+    assert f"one of {known}" in " ".join(capsys.readouterr().out.split())
+    assert main(["train", "--game", "chess", "--data-dir", str(tmp_path / "data")]) == 2
+    assert f"unknown game 'chess'; known games: {known}" in capsys.readouterr().err
+    assert not (tmp_path / "data").exists(), "nothing is created for a game that does not exist"

@@ -6,18 +6,28 @@ import argparse
 import logging
 import sys
 
-from .config import GAMES, ConfigError, load_toml, parse_set_args
+from .config import ConfigError, known_games, load_toml, parse_set_args
+
+
+def games_help() -> str:
+    """The known games for --help; the games folder is read here, not at import, and a
+    missing one makes `trainer report` no less usable."""
+    try:
+        return "one of " + ", ".join(known_games()) + " (the folders of games/ with a profile.toml)"
+    except ConfigError as e:
+        return f"a folder of games/ with a profile.toml ({e})"
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="trainer", description="Cartridge trainer (docs/CONTRACTS.md)")
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train on the actor's replay.db and publish ONNX models",
-                       description="Settings: per-game defaults < --config TOML < --set and the flags "
+                       description="Settings: per-game defaults ([trainer] of games/GAME/profile.toml) < --config "
+                                   "TOML < --set and the flags "
                                    "below. When a checkpoint is resumed, its saved settings replace "
                                    "the per-game defaults.")
     t.add_argument("--data-dir", default="data", help="data folder shared with the actor (default: data)")
-    t.add_argument("--game", required=True, choices=GAMES)
+    t.add_argument("--game", required=True, help=f"the game to train: {games_help()}")
     t.add_argument("--config", help="TOML file of config keys")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override one config key (repeatable), e.g. --set batch_size=512")

@@ -1,16 +1,22 @@
-"""The one training config: a dataclass with a comment per field, per-game defaults,
-TOML file overrides, `--set key=value` overrides. Printed at start, saved in every
-checkpoint (so a resumed run keeps the settings it had, live changes included)."""
+"""The one training config: a dataclass with a comment per field, per-game defaults
+from the `[trainer]` table of `games/<name>/profile.toml`, TOML file overrides,
+`--set key=value` overrides. Printed at start, saved in every checkpoint (so a resumed
+run keeps the settings it had, live changes included)."""
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-GAMES = ("tictactoe", "connect4", "othello")
+# Where the game profiles are: this variable, else the games/ folder of the checkout
+# this file sits in (trainer/src/trainer/config.py -> the repository root). An installed,
+# non-editable package (the Docker image) has no checkout around it and sets the variable.
+GAMES_DIR_ENV = "CARTRIDGE_GAMES_DIR"
+CHECKOUT_GAMES_DIR = Path(__file__).resolve().parents[3] / "games"
 
 
 @dataclass
@@ -66,31 +72,6 @@ class TrainConfig:
     control_host: str = "127.0.0.1"  # bind address of the control API
     control_port: int = 8081  # 0 disables the control API
 
-
-# Per-game defaults: only what differs from the dataclass defaults (which suit TicTacToe).
-GAME_DEFAULTS: dict[str, dict[str, Any]] = {
-    "tictactoe": {},
-    "connect4": {
-        "model": "b4c32",
-        "learning_rate": 2e-3,
-        "replay_window": 300_000,
-        "min_positions": 10_000,
-        "sample_ratio": 8.0,
-        "publish_interval": 200,
-        "checkpoint_interval": 1_000,
-        "milestone_interval": 10_000,
-    },
-    "othello": {
-        "model": "b4c32",
-        "learning_rate": 2e-3,
-        "replay_window": 500_000,
-        "min_positions": 20_000,
-        "sample_ratio": 8.0,
-        "publish_interval": 200,
-        "checkpoint_interval": 1_000,
-        "milestone_interval": 10_000,
-    },
-}
 
 # Settings the control API may change while training runs, with their allowed range.
 LIVE_SETTINGS: dict[str, tuple[type, float, float]] = {
@@ -180,11 +161,63 @@ def load_toml(path: str | Path) -> dict[str, Any]:
     return {k: coerce(k, v) for k, v in flat.items()}
 
 
+def games_dir() -> Path:
+    """The folder of game profiles: `$CARTRIDGE_GAMES_DIR` if set, else the checkout's
+    games/. A variable that names no folder is an error, not a reason to fall back: the
+    user asked for that folder."""
+    env = os.environ.get(GAMES_DIR_ENV)
+    if env:
+        if not Path(env).is_dir():
+            raise ConfigError(f"{GAMES_DIR_ENV}={env} is not a folder; point it at the games/ folder of a "
+                              f"Cartridge checkout, or unset it to use {CHECKOUT_GAMES_DIR}")
+        return Path(env)
+    if not CHECKOUT_GAMES_DIR.is_dir():
+        raise ConfigError(f"cannot find the game profiles: {GAMES_DIR_ENV} is not set and {CHECKOUT_GAMES_DIR} "
+                          f"does not exist; set {GAMES_DIR_ENV} to the games/ folder of a Cartridge checkout")
+    return CHECKOUT_GAMES_DIR
+
+
+def known_games() -> list[str]:
+    """The games: the folders of games/ that hold a profile.toml, sorted by name."""
+    root = games_dir()
+    return sorted(d.name for d in root.iterdir() if (d / "profile.toml").is_file())
+
+
+def profile_path(game: str) -> Path:
+    """games/<game>/profile.toml, or a ConfigError naming the games there are."""
+    root = games_dir()
+    games = known_games()
+    if game not in games:
+        raise ConfigError(f"unknown game {game!r}; known games: {', '.join(games) or 'none'} "
+                          f"(the folders of {root} with a profile.toml)")
+    return root / game / "profile.toml"
+
+
+def game_defaults(game: str) -> dict[str, Any]:
+    """The `[trainer]` table of games/<game>/profile.toml, checked and converted to the
+    fields' types: what differs for this game from the dataclass defaults."""
+    path = profile_path(game)
+    try:
+        profile = tomllib.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise ConfigError(f"game profile {path} cannot be read: {e}") from None
+    name = profile.get("name", game)
+    if name != game:
+        raise ConfigError(f"game profile {path} says name = {name!r}, but its folder is {game!r}")
+    table = profile.get("trainer", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"game profile {path}: `trainer` must be a table ([trainer]), got {table!r}")
+    if "game" in table:
+        raise ConfigError(f"game profile {path}, [trainer]: `game` cannot be set here; the folder names the game")
+    try:
+        return {k: coerce(k, v) for k, v in table.items()}
+    except ConfigError as e:
+        raise ConfigError(f"game profile {path}, [trainer]: {e}") from None
+
+
 def validate(cfg: TrainConfig) -> TrainConfig:
     from .model import MODEL_SIZES  # local import: model pulls in torch
 
-    if cfg.game not in GAMES:
-        raise ConfigError(f"unknown game {cfg.game!r}; known games: {', '.join(GAMES)}")
     if cfg.model not in MODEL_SIZES:
         raise ConfigError(f"unknown model size {cfg.model!r}; known sizes: {', '.join(MODEL_SIZES)}")
     if cfg.onnx_exporter not in ("legacy", "dynamo"):
@@ -220,13 +253,13 @@ def validate(cfg: TrainConfig) -> TrainConfig:
 
 
 def build_config(game: str, overrides: dict[str, Any], base: dict[str, Any] | None = None) -> TrainConfig:
-    """Defaults < per-game defaults (or `base`, a resumed checkpoint's config) < overrides."""
-    if game not in GAMES:
-        raise ConfigError(f"unknown game {game!r}; known games: {', '.join(GAMES)}")
+    """Defaults < the game profile's [trainer] table (or `base`, a resumed checkpoint's
+    config) < overrides (a --config file, then --set and the flags)."""
     values: dict[str, Any] = {}
     if base is None:
-        values.update(GAME_DEFAULTS[game])
+        values.update(game_defaults(game))
     else:
+        profile_path(game)  # the game must still exist; its profile's defaults are not used
         known = field_types()
         # A checkpoint from an older trainer may lack newer keys (dataclass default
         # then) or carry removed ones (dropped).

@@ -46,7 +46,7 @@ def pick_device(name: str) -> torch.device:
 def resolve_config(game: str, data_dir: str, overrides: dict[str, Any]) -> tuple[TrainConfig, tuple | None]:
     """Config for this run plus the checkpoint to resume (payload, path) or None.
 
-    A fresh run: defaults < per-game defaults < overrides. A resumed run: the
+    A fresh run: defaults < the game profile's [trainer] table < overrides. A resumed run: the
     checkpoint's config (live changes included) < overrides, so a restart keeps its
     settings unless told otherwise; the game and model size cannot change."""
     ckpt = load_latest(Path(data_dir) / "checkpoints")
