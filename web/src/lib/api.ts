@@ -5,10 +5,15 @@
 
 // ---- types (CONTRACTS §4, §6, §7, §8) ----
 
+/** Which model file the move API plays: `models/best.onnx` or `models/latest.onnx` (§8). */
+export type ModelSource = 'best' | 'latest';
+
 export interface Health {
   status: string;
   game: string;
   model_version: number | null;
+  /** The file the move API plays; absent from actors older than gating. */
+  model_source?: ModelSource;
   uptime_s: number;
 }
 
@@ -32,6 +37,8 @@ export interface MoveReply {
   /** The search's estimate for the side to move before the action, in [-1, 1]. */
   value: number;
   model_version: number | null;
+  /** The file the search used, null when it used no model; absent from older actors. */
+  model_source?: ModelSource | null;
 }
 
 export interface StateReply {

@@ -1,9 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import type { ActorStats, HistoryPoint } from './api';
+import type { ActorStats, GameInfo, Health, HistoryPoint } from './api';
 import { count, duration, num, percent } from './format';
 import { connect4, othello, positionAfter, tictactoe } from './games';
 import { PASS } from './games/othello';
-import { arrowTarget, resultText, simulationsFor, topMoves, undoMoves, valueWords } from './play';
+import {
+  arrowTarget,
+  boardActions,
+  botModel,
+  botModelLabel,
+  columnForKey,
+  flippedCells,
+  howToPlay,
+  isPass,
+  passIsForced,
+  resultText,
+  simulationsFor,
+  topMoves,
+  undoMoves,
+  valueWords,
+} from './play';
 import { hrefFor, parseHash } from './router';
 import { hasLine, historySeries, pushSample, sampleSeries, staleness } from './stats';
 import { ApiError } from './api';
@@ -101,6 +116,90 @@ describe('play', () => {
       { action: 1, share: 0.5 },
       { action: 3, share: 0.3 },
     ]);
+  });
+});
+
+describe('play, from the game modules alone', () => {
+  it('tells a pass from a board move', () => {
+    expect(isPass(othello, PASS)).toBe(true);
+    expect(isPass(othello, 19)).toBe(false);
+    // TicTacToe has no pass: no action is one.
+    expect(Array.from({ length: 10 }, (_, a) => isPass(tictactoe, a))).not.toContain(true);
+    expect(boardActions(othello, [PASS])).toEqual([]);
+    expect(boardActions(othello, [19, 26])).toEqual([19, 26]);
+    expect(passIsForced(othello, [PASS])).toBe(true);
+    expect(passIsForced(othello, [19])).toBe(false);
+    expect(passIsForced(tictactoe, [8])).toBe(false);
+  });
+
+  it('finds the discs a move turned over, and nothing for a placed piece', () => {
+    const before = othello.initial();
+    // f5 turns e5 over; the new disc itself was empty before, so it is no flip.
+    expect(flippedCells(before, othello.apply(before, 37))).toEqual([36]);
+    const p = tictactoe.initial();
+    expect(flippedCells(p, tictactoe.apply(p, 4))).toEqual([]);
+  });
+
+  it('maps digit keys to columns on column boards only', () => {
+    expect(columnForKey(connect4, '1')).toBe(0);
+    expect(columnForKey(connect4, '7')).toBe(6);
+    expect(columnForKey(connect4, '8')).toBeNull();
+    expect(columnForKey(connect4, '0')).toBeNull();
+    expect(columnForKey(connect4, 'a')).toBeNull();
+    expect(columnForKey(tictactoe, '1')).toBeNull();
+    // Beyond nine columns a digit cannot reach every column: no digit keys at all.
+    expect(columnForKey({ ...connect4, cols: 12 }, '1')).toBeNull();
+  });
+
+  it('says how to move', () => {
+    expect(howToPlay(connect4)).toBe('Click a column or press 1–7 to drop a disc (or ← → and Enter).');
+    expect(howToPlay(tictactoe)).toBe('Click a cell, or move with the arrow keys and press Enter.');
+    expect(howToPlay({ ...connect4, cols: 12 })).toBe('Click a column to drop a disc (or ← → and Enter).');
+  });
+});
+
+describe('the bot model label', () => {
+  const health = (h: Partial<Health>): Health => ({ status: 'ok', game: 'tictactoe', model_version: 4200, uptime_s: 1, ...h });
+  const info = (i: Partial<GameInfo>): GameInfo => ({
+    name: 'tictactoe',
+    display_name: 'TicTacToe',
+    rows: 3,
+    cols: 3,
+    num_actions: 9,
+    has_model: true,
+    model_version: 4100,
+    default_simulations: 200,
+    training: true,
+    ...i,
+  });
+
+  it('names the file and the step', () => {
+    expect(botModelLabel({ version: 4200, source: 'best' })).toBe('Bot model: best, step 4200');
+    expect(botModelLabel({ version: 4600, source: 'latest' })).toBe('Bot model: latest, step 4600');
+  });
+
+  it('gives the step alone when the actor does not name the file', () => {
+    expect(botModelLabel({ version: 4200 })).toBe('Bot model: step 4200');
+  });
+
+  it('says when the bot plays without a model', () => {
+    expect(botModelLabel({ version: null, source: null })).toBe('Bot model: none (search only)');
+    expect(botModelLabel({ version: null })).toBe('Bot model: none (search only)');
+    expect(botModelLabel(null)).toBeNull();
+  });
+
+  it('takes the last move reply over /api/health, and health over the game list', () => {
+    const h = health({ model_source: 'best', model_version: 4200 });
+    // Before the first move: the health value.
+    expect(botModel('tictactoe', null, h, info({}))).toEqual({ version: 4200, source: 'best' });
+    // After a move: what that move used, even when health said otherwise.
+    expect(botModel('tictactoe', { version: 4600, source: 'latest' }, h, info({}))).toEqual({ version: 4600, source: 'latest' });
+    expect(botModel('tictactoe', { version: null, source: null }, h, info({}))).toEqual({ version: null, source: null });
+    // Health speaks for the actor's own game only; other games fall back to the list.
+    expect(botModel('connect4', null, h, info({ name: 'connect4', model_version: null }))).toEqual({ version: null });
+    // An actor from before gating: no file in health, so the label gives the step alone.
+    expect(botModelLabel(botModel('tictactoe', null, health({}), info({})))).toBe('Bot model: step 4200');
+    expect(botModel('tictactoe', null, null, null)).toBeNull();
   });
 });
 

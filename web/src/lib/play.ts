@@ -1,6 +1,7 @@
 // The Play page's decisions, kept out of Svelte so they can be tested: who is who, what
 // the result and the bot's evaluation say in words, and what undo takes back.
 
+import type { GameInfo, Health, ModelSource } from './api';
 import type { GameRules, Outcome, Player, Position } from './games';
 
 /** Simulation presets offered on the Play page; `null` means the game's default. */
@@ -28,16 +29,43 @@ export function valueWords(value: number): string {
   return 'The bot thinks it is losing';
 }
 
-/** Names of the two sides in a game's own words (X/O, red/yellow, black/white). */
-export function pieceNames(game: string): [string, string] {
-  switch (game) {
-    case 'connect4':
-      return ['red', 'yellow'];
-    case 'othello':
-      return ['black', 'white'];
-    default:
-      return ['X', 'O'];
+/** True when `action` is the game's pass (Othello), which has a button, not a cell. */
+export function isPass(rules: GameRules, action: number): boolean {
+  return rules.passAction !== null && action === rules.passAction;
+}
+
+/** The board actions the user may click: the legal ones but a pass. */
+export function boardActions(rules: GameRules, legal: readonly number[]): number[] {
+  return legal.filter((a) => !isPass(rules, a));
+}
+
+/** True when the only legal move is to pass. */
+export function passIsForced(rules: GameRules, legal: readonly number[]): boolean {
+  return legal.length === 1 && isPass(rules, legal[0]);
+}
+
+/** Cells whose piece changed sides between two positions: the discs a move turned over. */
+export function flippedCells(before: Position, after: Position): number[] {
+  return after.cells.flatMap((c, i) => (before.cells[i] !== 0 && before.cells[i] !== c ? [i] : []));
+}
+
+/**
+ * The column a digit key plays in a game played by column ('1' is the leftmost), or
+ * null. Only boards of up to 9 columns have a key for every column.
+ */
+export function columnForKey(rules: GameRules, key: string): number | null {
+  if (rules.ui.input !== 'column' || rules.cols > 9 || !/^[1-9]$/.test(key)) return null;
+  const col = Number(key) - 1;
+  return col < rules.cols ? col : null;
+}
+
+/** The line under the board that says how to move. */
+export function howToPlay(rules: GameRules): string {
+  if (rules.ui.input === 'column') {
+    const keys = rules.cols <= 9 ? ` or press 1–${rules.cols}` : '';
+    return `Click a column${keys} to drop a ${rules.ui.piece} (or ← → and Enter).`;
   }
+  return 'Click a cell, or move with the arrow keys and press Enter.';
 }
 
 /**
@@ -106,4 +134,33 @@ export function arrowTarget(
     if (inRow.length) return inRow.reduce((best, i) => (Math.abs((i % cols) - c0) < Math.abs((best % cols) - c0) ? i : best));
   }
   return null;
+}
+
+/** The model the bot plays with, as far as the page knows. */
+export interface BotModel {
+  /** Its training step; null: no model. */
+  version: number | null;
+  /** Its file; null: the search used no model; undefined: the actor does not say (older ones). */
+  source?: ModelSource | null;
+}
+
+/**
+ * The model the bot plays `game` with, from the freshest source: the last move reply in
+ * that game (`lastMove`), since the actor swaps models while it runs (a new latest, a
+ * promotion to best); before the first move /api/health, which speaks for the game of
+ * the actor's data folder only; else the game list, which does not name the file.
+ */
+export function botModel(game: string, lastMove: BotModel | null, health: Health | null, info: GameInfo | null): BotModel | null {
+  if (lastMove) return lastMove;
+  if (health && health.game === game) return { version: health.model_version, source: health.model_source };
+  if (info) return { version: info.model_version };
+  return null;
+}
+
+/** "Bot model: best, step 4200"; "step 4200" alone from an actor that does not name the file. */
+export function botModelLabel(model: BotModel | null): string | null {
+  if (!model) return null;
+  const { version, source } = model;
+  if (version === null) return 'Bot model: none (search only)';
+  return source ? `Bot model: ${source}, step ${version}` : `Bot model: step ${version}`;
 }

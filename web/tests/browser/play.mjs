@@ -201,6 +201,9 @@ export const tests = [
         await new Promise((r) => setTimeout(r, 2000));
         await route.continue();
       });
+      // Any reply in this game names the model the label must show (the first request
+      // may be one the page dropped for a newer one; both ask the same actor).
+      const moveReply = page.waitForResponse((r) => r.url().endsWith('/api/move') && r.status() === 200, { timeout: 60_000 });
       await startGame(page, baseUrl, 'tictactoe', 50, true);
       const elapsed = page.getByTestId('elapsed');
       await elapsed.waitFor({ timeout: 10_000 });
@@ -215,6 +218,17 @@ export const tests = [
       assert.equal(await page.getByTestId('elapsed').count(), 0, 'the spinner is gone once the bot has moved');
       assert.ok((await page.locator('[data-testid=board] .share').count()) >= 1, 'visit shares are drawn on the board');
       assert.equal(await page.getByTestId('analysis').getByRole('meter').count(), 1, 'the value bar is drawn');
+      // The setup panel names the model the move used: "Bot model: best, step 4200".
+      const reply = await (await moveReply).json();
+      const label = page.getByTestId('bot-model');
+      if (reply.model_version === null) {
+        const said = (await label.count()) ? await label.textContent() : null;
+        const note = await page.getByTestId('no-model').count();
+        assert.ok(note === 1 ? said === null : said === 'Bot model: none (search only)', `no model: the page says so once (label ${said}, ${note} notes)`);
+      } else {
+        const expected = reply.model_source ? `Bot model: ${reply.model_source}, step ${reply.model_version}` : `Bot model: step ${reply.model_version}`;
+        assert.equal((await label.textContent()).trim(), expected);
+      }
       await ctx.screenshot('play-thinking');
     },
   },

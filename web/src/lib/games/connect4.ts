@@ -49,6 +49,18 @@ export const connect4: GameRules = {
   rows: ROWS,
   cols: COLS,
   numActions: COLS,
+  passAction: null,
+  ui: {
+    sides: ['red', 'yellow'],
+    piece: 'disc',
+    input: 'column',
+    style: 'columns',
+    colors: { board: '#1f4fb5', pieces: ['#e53935', '#fdd835'] },
+    coordinates: true,
+    hints: false,
+    showFlips: false,
+    score: null,
+  },
 
   initial: () => ({ cells: Array<Cell>(ROWS * COLS).fill(0), toMove: 1, ply: 0 }),
 

@@ -1,18 +1,24 @@
-// Picking a game's rules by name, and helpers built on the GameRules interface alone.
+// The registry of the games the web app can draw and play, and helpers built on the
+// GameRules interface alone. A new game is its module next to this one plus one entry
+// in GAMES: the pages and Board.svelte read everything else from the module.
 
 import { connect4 } from './connect4';
 import { othello } from './othello';
 import { tictactoe } from './tictactoe';
-import type { GameName, GameRules, Position } from './types';
+import type { GameRules, Position } from './types';
 
-export type { Cell, GameName, GameRules, Outcome, Player, Position } from './types';
+export type { BoardColors, BoardStyle, Cell, GameRules, GameUI, InputMode, Outcome, Player, Position } from './types';
+export { BOARD_STYLES } from './types';
 export { connect4, othello, tictactoe };
 
-const REGISTRY: Record<GameName, GameRules> = { tictactoe, connect4, othello };
+/** Every game the web app knows. */
+export const GAMES: readonly GameRules[] = [tictactoe, connect4, othello];
+
+const BY_NAME: ReadonlyMap<string, GameRules> = new Map(GAMES.map((g) => [g.name, g]));
 
 /** The rules for a registry name, or null for a game this web app cannot draw. */
 export function rulesFor(name: string): GameRules | null {
-  return Object.hasOwn(REGISTRY, name) ? REGISTRY[name as GameName] : null;
+  return BY_NAME.get(name) ?? null;
 }
 
 /** Raised by `playMoves`: which move (0-based index) was wrong and why. */

@@ -72,6 +72,20 @@ export const othello: GameRules = {
   rows: N,
   cols: N,
   numActions: N * N + 1,
+  passAction: PASS,
+  ui: {
+    sides: ['black', 'white'],
+    piece: 'disc',
+    input: 'cell',
+    style: 'discs-grid',
+    colors: { board: '#2e7d4f', lines: '#1f5e3a', pieces: ['#111', '#f4f4f4'], outlines: [null, '#999'] },
+    coordinates: true,
+    // Legal moves are the squares that turn a disc over: hard to spot, so they are marked.
+    hints: true,
+    showFlips: true,
+    // Othello is won on disc count, so the count is shown while it goes on.
+    score: (p) => discCounts(p.cells),
+  },
 
   initial: () => ({ cells: initialCells(), toMove: 1, ply: 0 }),
 

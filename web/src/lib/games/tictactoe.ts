@@ -30,6 +30,18 @@ export const tictactoe: GameRules = {
   rows: 3,
   cols: 3,
   numActions: 9,
+  passAction: null,
+  ui: {
+    sides: ['X', 'O'],
+    piece: 'mark',
+    input: 'cell',
+    style: 'grid-marks',
+    colors: { board: 'var(--panel)', pieces: ['#2f6fdf', '#d9534f'] },
+    coordinates: true,
+    hints: false,
+    showFlips: false,
+    score: null,
+  },
 
   initial: () => ({ cells: Array<Cell>(9).fill(0), toMove: 1, ply: 0 }),
 

@@ -11,9 +11,6 @@ export type Player = 1 | 2;
 /** How a finished game ended, in the words `/api/state` uses; null while it goes on. */
 export type Outcome = 'first' | 'second' | 'draw' | null;
 
-/** The registry names of the games the web app knows the rules of. */
-export type GameName = 'tictactoe' | 'connect4' | 'othello';
-
 /** A position. Immutable: `apply` returns a new one. */
 export interface Position {
   /** rows × cols, row-major from the top-left. */
@@ -24,14 +21,74 @@ export interface Position {
   readonly ply: number;
 }
 
-/** Rules of one game, free of any UI. */
+/**
+ * The board looks `Board.svelte` draws; a game picks one by name and gives the colours.
+ * `columns` goes with input `column`, the grids with input `cell`. A new look here is
+ * a new look to draw in Board.svelte.
+ */
+export const BOARD_STYLES = [
+  /** Letters on square cells (TicTacToe's X and O): each side's `sides` name is its mark. */
+  'grid-marks',
+  /** Round discs on square cells (Othello). */
+  'discs-grid',
+  /** Columns of round slots in a frame that discs drop into (Connect4). */
+  'columns',
+] as const;
+export type BoardStyle = (typeof BOARD_STYLES)[number];
+
+/**
+ * How the user picks a move: a cell (action = cell index, row-major) or a column
+ * (action = column index, left to right). Column games take the digit keys too.
+ */
+export type InputMode = 'cell' | 'column';
+
+/** Colours of a board, as CSS colour values (page variables such as `var(--panel)` work). */
+export interface BoardColors {
+  /** The board itself: the cells of a grid, the frame around columns. */
+  readonly board: string;
+  /** Cell borders of a grid; absent: the page's usual button border. */
+  readonly lines?: string;
+  /** The first and the second side's pieces: a mark's ink, a disc's fill. */
+  readonly pieces: readonly [string, string];
+  /** An outline for a side's discs that would not stand out otherwise (null: none). */
+  readonly outlines?: readonly [string | null, string | null];
+}
+
+/**
+ * What the web app needs to show and play a game, besides its rules. The pages and
+ * Board.svelte read these fields only, never a game's name, so a new game is one new
+ * module and one line in the registry (index.ts).
+ */
+export interface GameUI {
+  /** The sides in the game's own words, first player first: X/O, red/yellow, black/white. */
+  readonly sides: readonly [string, string];
+  /** What one piece is called in instructions: "drop a disc". */
+  readonly piece: string;
+  readonly input: InputMode;
+  readonly style: BoardStyle;
+  readonly colors: BoardColors;
+  /** Letters and numbers on the edges: files and ranks of a grid, numbers under columns. */
+  readonly coordinates: boolean;
+  /** A dot on every cell the user may play, for games whose legal moves are hard to see. */
+  readonly hints: boolean;
+  /** Ring the pieces the last move turned over, for games whose moves flip pieces. */
+  readonly showFlips: boolean;
+  /** The running score `[first, second]` shown under the status, for games won on points; null: none. */
+  readonly score: ((p: Position) => readonly [number, number]) | null;
+}
+
+/** The rules of one game, and (`ui`) how the web app draws and plays it. */
 export interface GameRules {
-  readonly name: GameName;
+  /** The registry name the actor uses (docs/CONTRACTS.md §1). */
+  readonly name: string;
   readonly displayName: string;
   readonly rows: number;
   readonly cols: number;
   /** Size of the action space (Othello: 65, the last one is pass). */
   readonly numActions: number;
+  /** The action that passes (Othello: 64), or null for games without a pass. */
+  readonly passAction: number | null;
+  readonly ui: GameUI;
   initial(): Position;
   /** Legal actions, ascending; empty exactly when the game is over. */
   legalActions(p: Position): number[];
