@@ -8,6 +8,7 @@ script make one with `actor selfplay --no-model --max-games 1` in a temp folder.
     .venv/bin/python scripts/bench_make_model.py --game connect4 --out /tmp/c4.onnx
     .venv/bin/python scripts/bench_make_model.py --game tictactoe --out m.onnx --size b2c32 --step 7
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,9 +40,24 @@ def spec_from_db(db: Path) -> GameSpec:
 
 def spec_from_actor(game: str, actor: Path) -> GameSpec:
     with tempfile.TemporaryDirectory() as d:
-        subprocess.run([str(actor), "selfplay", "--no-model", "--game", game, "--max-games", "1",
-                        "--data-dir", d, "--log-interval", "60"],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                str(actor),
+                "selfplay",
+                "--no-model",
+                "--game",
+                game,
+                "--max-games",
+                "1",
+                "--data-dir",
+                d,
+                "--log-interval",
+                "60",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         return spec_from_db(Path(d) / "replay.db")
 
 

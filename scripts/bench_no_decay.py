@@ -19,6 +19,7 @@ arenas never freed), and throughput that falls as the tables grow (a query that 
     .venv/bin/python scripts/bench_no_decay.py                         # 30 min, tictactoe
     .venv/bin/python scripts/bench_no_decay.py --game connect4 --minutes 5
 """
+
 from __future__ import annotations
 
 import argparse
@@ -81,8 +82,7 @@ def prefill(db: Path, positions: int, game_len: int = 20, seed: int = 0) -> None
     obs_len = spec["obs_channels"] * spec["rows"] * spec["cols"]
     na = spec["num_actions"]
     rng = random.Random(seed)
-    pool_obs = [struct.pack(f"<{obs_len}f", *(float(rng.random() < 0.3) for _ in range(obs_len)))
-                for _ in range(256)]
+    pool_obs = [struct.pack(f"<{obs_len}f", *(float(rng.random() < 0.3) for _ in range(obs_len))) for _ in range(256)]
     pool_pol = []
     for _ in range(256):
         w = [rng.random() for _ in range(na)]
@@ -104,10 +104,14 @@ def prefill(db: Path, positions: int, game_len: int = 20, seed: int = 0) -> None
             next_game += 1
             done += n
         with con:
-            con.executemany("INSERT INTO games (id, created_at, model_version, num_moves, outcome, moves) "
-                            "VALUES (?, ?, ?, ?, ?, ?)", games)
-            con.executemany("INSERT INTO positions (game_id, ply, obs, policy, value, root_value) "
-                            "VALUES (?, ?, ?, ?, ?, ?)", rows)
+            con.executemany(
+                "INSERT INTO games (id, created_at, model_version, num_moves, outcome, moves) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                games,
+            )
+            con.executemany(
+                "INSERT INTO positions (game_id, ply, obs, policy, value, root_value) VALUES (?, ?, ?, ?, ?, ?)", rows
+            )
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()
 
@@ -127,14 +131,25 @@ def main() -> int:
     ap.add_argument("--game", default="tictactoe", choices=("tictactoe", "connect4"))
     ap.add_argument("--minutes", type=int, default=30, help="how long to run, whole minutes (default 30)")
     ap.add_argument("--republish-s", type=float, default=30.0, help="seconds between model republishes")
-    ap.add_argument("--target-positions", type=int, default=1_000_000,
-                    help="the DB should hold more positions than this during the run")
-    ap.add_argument("--prefill", type=int, default=None,
-                    help="synthetic positions written before the start (default: --target-positions)")
+    ap.add_argument(
+        "--target-positions",
+        type=int,
+        default=1_000_000,
+        help="the DB should hold more positions than this during the run",
+    )
+    ap.add_argument(
+        "--prefill",
+        type=int,
+        default=None,
+        help="synthetic positions written before the start (default: --target-positions)",
+    )
     ap.add_argument("--actor", type=Path, default=ROOT / "target/release/actor")
     ap.add_argument("--data-dir", type=Path, help="data folder (default: a temp folder, deleted afterwards)")
-    ap.add_argument("--actor-args", default="--max-positions-per-s 0",
-                    help="extra `actor run` arguments (default: no position cap, so any slow-down shows)")
+    ap.add_argument(
+        "--actor-args",
+        default="--max-positions-per-s 0",
+        help="extra `actor run` arguments (default: no position cap, so any slow-down shows)",
+    )
     ap.add_argument("--size", help="model size (default: the trainer's per-game default)")
     a = ap.parse_args()
 
@@ -149,13 +164,18 @@ def main() -> int:
     models.mkdir(exist_ok=True)
     try:
         # Schema and meta come from the actor itself (it owns §5).
-        subprocess.run([str(a.actor), "selfplay", "--no-model", "--game", a.game, "--max-games", "1",
-                        "--data-dir", str(data)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [str(a.actor), "selfplay", "--no-model", "--game", a.game, "--max-games", "1", "--data-dir", str(data)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         n_pre = a.target_positions if a.prefill is None else a.prefill
         t = time.time()
         prefill(data / "replay.db", n_pre)
-        print(f"pre-filled {n_pre} synthetic positions in {time.time() - t:.0f} s; db {db_mib(data):.0f} MiB",
-              flush=True)
+        print(
+            f"pre-filled {n_pre} synthetic positions in {time.time() - t:.0f} s; db {db_mib(data):.0f} MiB", flush=True
+        )
 
         import bench_make_model as bm  # torch is slow to import; only now
         import torch
@@ -172,8 +192,21 @@ def main() -> int:
         publish(models, files[0])
 
         port = free_port()
-        cmd = [str(a.actor), "run", "--game", a.game, "--data-dir", str(data), "--port", str(port),
-               "--model-poll-ms", "200", "--log-interval", "60", *a.actor_args.split()]
+        cmd = [
+            str(a.actor),
+            "run",
+            "--game",
+            a.game,
+            "--data-dir",
+            str(data),
+            "--port",
+            str(port),
+            "--model-poll-ms",
+            "200",
+            "--log-interval",
+            "60",
+            *a.actor_args.split(),
+        ]
         log = open(data / "actor.log", "w")
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
@@ -188,8 +221,11 @@ def main() -> int:
                     raise SystemExit(f"the actor exited: see {data / 'actor.log'}")
                 time.sleep(0.2)
             print(f"actor pid {proc.pid}: {' '.join(cmd)}", flush=True)
-            print(f"{'min':>4} {'positions/min':>14} {'evals/s':>9} {'rss MiB':>8} {'db MiB':>8} "
-                  f"{'db positions':>13} {'reloads':>8} {'model':>6}", flush=True)
+            print(
+                f"{'min':>4} {'positions/min':>14} {'evals/s':>9} {'rss MiB':>8} {'db MiB':>8} "
+                f"{'db positions':>13} {'reloads':>8} {'model':>6}",
+                flush=True,
+            )
             start = time.monotonic()
             next_pub = start + a.republish_s
             last_pos = get_json(base + "/api/stats")["actor"]["positions"]
@@ -213,12 +249,22 @@ def main() -> int:
                         db_rows = con.execute("SELECT MAX(id) FROM positions").fetchone()[0]
                     finally:
                         con.close()
-                    row = dict(minute=minute, positions_per_min=pos_min, evals_per_s=st["nn_evals_per_s"],
-                               rss_mib=rss_mib(proc.pid), db_mib=db_mib(data), db_positions=db_rows,
-                               reloads=reloads, model=st["model_version"])
+                    row = dict(
+                        minute=minute,
+                        positions_per_min=pos_min,
+                        evals_per_s=st["nn_evals_per_s"],
+                        rss_mib=rss_mib(proc.pid),
+                        db_mib=db_mib(data),
+                        db_positions=db_rows,
+                        reloads=reloads,
+                        model=st["model_version"],
+                    )
                     rows.append(row)
-                    print(f"{minute:>4} {pos_min:>14.0f} {row['evals_per_s']:>9.0f} {row['rss_mib']:>8.1f} "
-                          f"{row['db_mib']:>8.0f} {db_rows:>13} {reloads:>8} {row['model']:>6}", flush=True)
+                    print(
+                        f"{minute:>4} {pos_min:>14.0f} {row['evals_per_s']:>9.0f} {row['rss_mib']:>8.1f} "
+                        f"{row['db_mib']:>8.0f} {db_rows:>13} {reloads:>8} {row['model']:>6}",
+                        flush=True,
+                    )
                     minute += 1
                 if proc.poll() is not None:
                     raise SystemExit(f"the actor exited early: see {data / 'actor.log'}")
@@ -237,26 +283,35 @@ def main() -> int:
             return 0
         k = min(5, len(rows) // 2)
         first, last = rows[:k], rows[-k:]
-        print(f"\nfirst {k} min vs last {k} min ({len(rows)} min, {reloads} reloads, "
-              f"db {rows[0]['db_positions']} -> {rows[-1]['db_positions']} positions):")
+        print(
+            f"\nfirst {k} min vs last {k} min ({len(rows)} min, {reloads} reloads, "
+            f"db {rows[0]['db_positions']} -> {rows[-1]['db_positions']} positions):"
+        )
         verdicts = []
-        for key, label in (("positions_per_min", "positions/min"), ("evals_per_s", "NN evals/s"),
-                           ("rss_mib", "RSS MiB")):
-            f, l = mean(r[key] for r in first), mean(r[key] for r in last)
-            change = (l / f - 1) * 100 if f else float("nan")
-            print(f"  {label:>14}: {f:10.1f} -> {l:10.1f} ({change:+.1f}%)")
+        for key, label in (
+            ("positions_per_min", "positions/min"),
+            ("evals_per_s", "NN evals/s"),
+            ("rss_mib", "RSS MiB"),
+        ):
+            start, end = mean(r[key] for r in first), mean(r[key] for r in last)
+            change = (end / start - 1) * 100 if start else float("nan")
+            print(f"  {label:>14}: {start:10.1f} -> {end:10.1f} ({change:+.1f}%)")
             verdicts.append((key, change))
         loads = (data / "actor.log").read_text(errors="replace").count("loaded model")
         d_reloads = rows[-1]["reloads"] - rows[0]["reloads"]
         if d_reloads > 0:
             slope = (rows[-1]["rss_mib"] - rows[0]["rss_mib"]) * 1024 / d_reloads
-            print(f"  RSS change per republish between the first and last sample: {slope:+.0f} KiB "
-                  f"({loads} model loads in the actor log: self-play and the HTTP server each load every file)")
+            print(
+                f"  RSS change per republish between the first and last sample: {slope:+.0f} KiB "
+                f"({loads} model loads in the actor log: self-play and the HTTP server each load every file)"
+            )
         slow = [k for k, c in verdicts if k != "rss_mib" and c < -10]
         grew = [k for k, c in verdicts if k == "rss_mib" and c > 20]
         if slow or grew:
-            print(f"  DECAY: {', '.join(slow + grew)} changed beyond 10% (throughput) / 20% (memory); "
-                  "on a shared machine, check the load before blaming the actor")
+            print(
+                f"  DECAY: {', '.join(slow + grew)} changed beyond 10% (throughput) / 20% (memory); "
+                "on a shared machine, check the load before blaming the actor"
+            )
         else:
             print("  no decay beyond 10% in throughput or 20% in memory")
         return 0

@@ -32,8 +32,9 @@ def perfect(accuracy: list[dict], seen: set) -> tuple[int | None, list[str]]:
         if key in seen:
             continue
         seen.add(key)
-        lines.append(f"snapshot {a['version']}: {a['phase']}/{a['mode']}: "
-                     f"{a['errors']} errors in {a['positions']} positions")
+        lines.append(
+            f"snapshot {a['version']}: {a['phase']}/{a['mode']}: {a['errors']} errors in {a['positions']} positions"
+        )
         if a.get("phase") == "all" and a.get("mode") == "search" and a.get("errors") == 0 and a.get("positions", 0) > 0:
             done = a["version"]
     return done, lines
@@ -67,8 +68,11 @@ def main(argv: list[str] | None = None) -> int:
         if done is not None:
             step = (stats.get("trainer") or {}).get("step")
             # The trainer has moved on meanwhile; the snapshot that was measured is kept.
-            print(f"speedrun: perfect play after {elapsed:.1f} s: the snapshot of step {done} "
-                  f"(models/model_step_{done:08d}.onnx; the trainer is at step {step})", flush=True)
+            print(
+                f"speedrun: perfect play after {elapsed:.1f} s: the snapshot of step {done} "
+                f"(models/model_step_{done:08d}.onnx; the trainer is at step {step})",
+                flush=True,
+            )
             return 0
         time.sleep(1)
     print(f"speedrun: no perfect play within {args.timeout:.0f} s", flush=True)

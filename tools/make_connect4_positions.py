@@ -110,32 +110,43 @@ def main():
         for n, (plo, phi), (llo, lhi) in SETS:
             if plo <= played <= phi and llo <= left <= lhi and len(sets[n]) < args.per_set:
                 seen.add(key)
-                sets[n].append({
-                    "moves": key,
-                    "moves_left": left,
-                    "values": [wdl.get(c) for c in range(7)],
-                    "scores": [scores.get(c) for c in range(7)],
-                })
+                sets[n].append(
+                    {
+                        "moves": key,
+                        "moves_left": left,
+                        "values": [wdl.get(c) for c in range(7)],
+                        "scores": [scores.get(c) for c in range(7)],
+                    }
+                )
                 break
         if tries % 2000 == 0:
-            print(f"{tries} tries, {time.time() - t0:.0f} s: " + ", ".join(f"{k} {len(v)}" for k, v in sets.items()), file=sys.stderr)
+            print(
+                f"{tries} tries, {time.time() - t0:.0f} s: " + ", ".join(f"{k} {len(v)}" for k, v in sets.items()),
+                file=sys.stderr,
+            )
 
     out = {
-        "source": "tools/make_connect4_positions.py (bitbully %s, seed %d)" % (bb.__version__, args.seed),
-        "notation": "moves: 1-based columns from the start (docs/CONTRACTS.md §1); values per column 0..6 from the side to move: 1 win, 0 draw, -1 loss, null full; scores: the solver's (Pons) scores",
+        "source": f"tools/make_connect4_positions.py (bitbully {bb.__version__}, seed {args.seed})",
+        "notation": (
+            "moves: 1-based columns from the start (docs/CONTRACTS.md §1); values per column 0..6 "
+            "from the side to move: 1 win, 0 draw, -1 loss, null full; scores: the solver's (Pons) scores"
+        ),
         "sets": [{"phase": name, "positions": sets[name]} for name, _, _ in SETS],
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     # One position per line: small diffs, still plain JSON.
     with open(args.out, "w") as f:
         f.write("{\n")
-        f.write('"source": %s,\n"notation": %s,\n"sets": [\n' % (json.dumps(out["source"]), json.dumps(out["notation"])))
+        f.write(f'"source": {json.dumps(out["source"])},\n"notation": {json.dumps(out["notation"])},\n"sets": [\n')
         for i, s in enumerate(out["sets"]):
-            f.write('{"phase": %s, "positions": [\n' % json.dumps(s["phase"]))
+            f.write(f'{{"phase": {json.dumps(s["phase"])}, "positions": [\n')
             f.write(",\n".join(json.dumps(p, separators=(",", ":")) for p in s["positions"]))
             f.write("\n]}" + ("," if i + 1 < len(out["sets"]) else "") + "\n")
         f.write("]}\n")
-    print(f"wrote {args.out} ({sum(len(v) for v in sets.values())} positions, {tries} tries, {time.time() - t0:.0f} s)", file=sys.stderr)
+    print(
+        f"wrote {args.out} ({sum(len(v) for v in sets.values())} positions, {tries} tries, {time.time() - t0:.0f} s)",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

@@ -140,9 +140,21 @@ def make_system(tmp: Path, game: str, trainer_sets: list[str], actor_args: list[
     env = dict(os.environ, ORT_DYLIB_PATH=ort_lib(), PYTHONUNBUFFERED="1")
     actor = Proc(
         "actor",
-        [str(ACTOR), "run", "--game", game, "--data-dir", str(data), "--port", str(aport),
-         "--trainer-url", f"http://127.0.0.1:{tport}", "--web-dir", str(ROOT / "web" / "dist"),
-         *(actor_args or [])],
+        [
+            str(ACTOR),
+            "run",
+            "--game",
+            game,
+            "--data-dir",
+            str(data),
+            "--port",
+            str(aport),
+            "--trainer-url",
+            f"http://127.0.0.1:{tport}",
+            "--web-dir",
+            str(ROOT / "web" / "dist"),
+            *(actor_args or []),
+        ],
         tmp / "actor.log",
         env,
     )

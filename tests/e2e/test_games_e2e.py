@@ -91,8 +91,16 @@ def system(request, tmp_path_factory):
         tmp_path_factory.mktemp(game),
         game,
         # A tiny model published often, so a model exists within a minute or two.
-        trainer_sets=["model=b2c32", "min_positions=300", "replay_window=50000", "batch_size=64",
-                      "sample_ratio=0", "publish_interval=10", "checkpoint_interval=20", "stats_interval=5"],
+        trainer_sets=[
+            "model=b2c32",
+            "min_positions=300",
+            "replay_window=50000",
+            "batch_size=64",
+            "sample_ratio=0",
+            "publish_interval=10",
+            "checkpoint_interval=20",
+            "stats_interval=5",
+        ],
         actor_args=["--simulations", "16", "--games-in-flight", "16", "--max-positions-per-s", "1500"],
     )
     with running(sys_):
@@ -170,8 +178,11 @@ def test_whole_games_through_the_move_api(system):
 
 
 def snapshot(folder) -> dict[str, tuple[bytes, int]]:
-    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_another_game_on_this_folder_is_refused_and_changes_nothing(system):
@@ -181,14 +192,34 @@ def test_another_game_on_this_folder_is_refused_and_changes_nothing(system):
     before = snapshot(system.data)
     assert "replay.db" in before and "models/latest.onnx" in before
     env = system.actor.env
-    actor = subprocess.run([str(ACTOR), "run", "--game", other, "--data-dir", str(system.data),
-                            "--port", str(free_port()), "--web-dir", str(ROOT / "web" / "dist")],
-                           capture_output=True, text=True, env=env, timeout=60)
+    actor = subprocess.run(
+        [
+            str(ACTOR),
+            "run",
+            "--game",
+            other,
+            "--data-dir",
+            str(system.data),
+            "--port",
+            str(free_port()),
+            "--web-dir",
+            str(ROOT / "web" / "dist"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert actor.returncode != 0
     said = actor.stdout + actor.stderr
     assert system.game in said and other in said, said
-    trainer = subprocess.run([str(TRAINER), "train", "--game", other, "--data-dir", str(system.data),
-                              "--control-port", "0"], capture_output=True, text=True, env=env, timeout=120)
+    trainer = subprocess.run(
+        [str(TRAINER), "train", "--game", other, "--data-dir", str(system.data), "--control-port", "0"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert trainer.returncode == 2
     said = trainer.stdout + trainer.stderr
     assert system.game in said and other in said and "one game" in said, said

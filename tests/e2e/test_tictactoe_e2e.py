@@ -60,7 +60,8 @@ def test_games_are_stored(system):
         bad = db.execute(
             "SELECT count(*) FROM games g JOIN (SELECT game_id, count(*) AS n, max(ply) AS hi "
             "FROM positions GROUP BY game_id) p ON p.game_id = g.id "
-            "WHERE g.num_moves < 5 OR p.hi != g.num_moves - 1 OR p.n < g.num_moves - 4").fetchone()[0]
+            "WHERE g.num_moves < 5 OR p.hi != g.num_moves - 1 OR p.n < g.num_moves - 4"
+        ).fetchone()[0]
         assert bad == 0
         assert n_pos >= n_games
     finally:
@@ -126,10 +127,20 @@ def test_bad_requests_get_clear_4xx(system):
 def test_browser_plays_on_the_pages(system):
     # "all" includes the evaluation charts, which this run's evaluator fills within
     # seconds of the first model.
-    env = dict(os.environ, BASE_URL=system.base, BROWSER_TESTS="all",
-               SCREENSHOT_DIR=str(ROOT / "web" / "test-results" / "screenshots"))
-    run = subprocess.run(["npm", "run", "--silent", "test:browser"], cwd=ROOT / "web", env=env,
-                         capture_output=True, text=True, timeout=900)
+    env = dict(
+        os.environ,
+        BASE_URL=system.base,
+        BROWSER_TESTS="all",
+        SCREENSHOT_DIR=str(ROOT / "web" / "test-results" / "screenshots"),
+    )
+    run = subprocess.run(
+        ["npm", "run", "--silent", "test:browser"],
+        cwd=ROOT / "web",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     print(run.stdout[-6000:], run.stderr[-3000:])
     assert run.returncode == 0, f"browser tests failed:\n{run.stdout[-6000:]}\n{run.stderr[-3000:]}"
 
@@ -138,8 +149,14 @@ def test_web_rules_agree_with_the_engine(system):
     """The web app's TypeScript rules replay random games and compare every position
     with the engine's answer from /api/state."""
     env = dict(os.environ, ACTOR_URL=system.base)
-    run = subprocess.run(["npx", "vitest", "run", "src/lib/games/engine.test.ts"], cwd=ROOT / "web", env=env,
-                         capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        ["npx", "vitest", "run", "src/lib/games/engine.test.ts"],
+        cwd=ROOT / "web",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     print(run.stdout[-3000:])
     assert run.returncode == 0, f"{run.stdout[-4000:]}\n{run.stderr[-2000:]}"
     assert "skipped" not in run.stdout.split("Tests")[-1], "the engine comparison must run, not skip"

@@ -18,14 +18,21 @@ import urllib.request
 import numpy as np
 import onnxruntime as ort
 import pytest
-
-from conftest import make_system, running
 from trainer.checkpoint import list_checkpoints
 from trainer.config import TrainConfig
 from trainer.optim import lr_at
 
-SCHEDULE_KEYS = ("learning_rate", "lr_schedule", "warmup_steps", "decay_steps", "min_lr_ratio",
-                 "lr_step_size", "lr_step_gamma")
+from conftest import make_system, running
+
+SCHEDULE_KEYS = (
+    "learning_rate",
+    "lr_schedule",
+    "warmup_steps",
+    "decay_steps",
+    "min_lr_ratio",
+    "lr_step_size",
+    "lr_step_gamma",
+)
 
 
 def request(method: str, url: str, body=None, timeout: float = 30) -> tuple[int, dict]:
@@ -44,8 +51,16 @@ def system(tmp_path_factory):
     sys_ = make_system(
         tmp_path_factory.mktemp("trainer"),
         "tictactoe",
-        trainer_sets=["min_positions=200", "batch_size=64", "sample_ratio=0", "warmup_steps=20",
-                      "decay_steps=300", "publish_interval=10", "checkpoint_interval=25", "stats_interval=5"],
+        trainer_sets=[
+            "min_positions=200",
+            "batch_size=64",
+            "sample_ratio=0",
+            "warmup_steps=20",
+            "decay_steps=300",
+            "publish_interval=10",
+            "checkpoint_interval=25",
+            "stats_interval=5",
+        ],
         # Paced, so the trainer keeps a core on a 2-core machine.
         actor_args=["--simulations", "32", "--max-positions-per-s", "2000"],
     )
@@ -79,8 +94,9 @@ def test_resume_after_kill_9(system):
     log_start = system.trainer.log.stat().st_size
     system.trainer.start()
     # The first figures with a step are the checkpoint's, never a restart from 0.
-    first = system.wait_for("the restarted trainer's status",
-                            lambda: (s := trainer_status(system))["step"] > 0 and s, 120)
+    first = system.wait_for(
+        "the restarted trainer's status", lambda: (s := trainer_status(system))["step"] > 0 and s, 120
+    )
     assert first["step"] >= last_step, (first, last_step)
     log = system.trainer.log.read_bytes()[log_start:].decode(errors="replace")
     assert re.search(rf"resumed \S*ckpt_{last_step:08d}\.pt at step {last_step}\b", log), log[-3000:]
@@ -90,8 +106,11 @@ def test_resume_after_kill_9(system):
         assert getattr(after, key) == getattr(before, key), key
     # The LR it reports is the schedule's value at its step, now and after more training.
     assert first["learning_rate"] == pytest.approx(lr_at(first["step"], after), rel=1e-9)
-    later = system.wait_for("training to go on after the resume",
-                            lambda: (s := trainer_status(system))["step"] >= first["step"] + 10 and s, 180)
+    later = system.wait_for(
+        "training to go on after the resume",
+        lambda: (s := trainer_status(system))["step"] >= first["step"] + 10 and s,
+        180,
+    )
     assert later["learning_rate"] == pytest.approx(lr_at(later["step"], after), rel=1e-9)
     assert lr_at(later["step"], after) != lr_at(0, after)  # the schedule is not at its start
 
@@ -105,8 +124,9 @@ def test_live_config_through_the_proxy_and_directly(system):
     assert status == 200, body
     assert body["config"]["learning_rate"] == 0.0005 and body["config"]["batch_size"] == 48
     start = trainer_status(system)["step"]
-    s = system.wait_for("steps with the new settings",
-                        lambda: (s := trainer_status(system))["step"] >= start + 5 and s, 120)
+    s = system.wait_for(
+        "steps with the new settings", lambda: (s := trainer_status(system))["step"] >= start + 5 and s, 120
+    )
     assert s["batch_size"] == 48
     cfg = config_of(system)
     assert cfg.learning_rate == 0.0005
@@ -117,10 +137,12 @@ def test_live_config_through_the_proxy_and_directly(system):
     system.wait_for("batch_size 32 in use", lambda: trainer_status(system)["batch_size"] == 32, 120)
 
     for url in (proxy, direct):
-        for bad, field, words in [({"batch_size": 0}, "batch_size", "[1, 65536]"),
-                                  ({"learning_rate": 5}, "learning_rate", "[1e-06, 1]"),
-                                  ({"sample_ratio": -1}, "sample_ratio", "[0, 1000]"),
-                                  ({"learning_rate": 0.0007, "publish_interval": 0}, "publish_interval", "[1, 1e+06]")]:
+        for bad, field, words in [
+            ({"batch_size": 0}, "batch_size", "[1, 65536]"),
+            ({"learning_rate": 5}, "learning_rate", "[1e-06, 1]"),
+            ({"sample_ratio": -1}, "sample_ratio", "[0, 1000]"),
+            ({"learning_rate": 0.0007, "publish_interval": 0}, "publish_interval", "[1, 1e+06]"),
+        ]:
             status, body = request("PATCH", url, bad)
             assert status == 422, (url, bad, status, body)
             assert body["field"] == field and field in body["error"] and words in body["error"], body

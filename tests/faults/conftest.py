@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
-_spec = importlib.util.spec_from_file_location("e2e_helpers", Path(__file__).resolve().parents[1] / "e2e" / "conftest.py")
+_spec = importlib.util.spec_from_file_location(
+    "e2e_helpers", Path(__file__).resolve().parents[1] / "e2e" / "conftest.py"
+)
 e2e = importlib.util.module_from_spec(_spec)
 sys.modules["e2e_helpers"] = e2e  # dataclasses look their module up there
 _spec.loader.exec_module(e2e)
@@ -43,9 +45,21 @@ def actor_proc(tmp: Path, data: Path, *extra: str, name: str = "actor", port: in
     port = port or free_port()
     p = Proc(
         name,
-        [str(ACTOR), "run", "--data-dir", str(data), "--port", str(port),
-         "--trainer-url", f"http://127.0.0.1:{free_port()}", "--web-dir", str(tmp / "no-web"),
-         "--log-interval", "1", *extra],
+        [
+            str(ACTOR),
+            "run",
+            "--data-dir",
+            str(data),
+            "--port",
+            str(port),
+            "--trainer-url",
+            f"http://127.0.0.1:{free_port()}",
+            "--web-dir",
+            str(tmp / "no-web"),
+            "--log-interval",
+            "1",
+            *extra,
+        ],
         tmp / f"{name}.log",
         env(),
     )
@@ -89,8 +103,8 @@ def check_db(db: Path) -> tuple[int, int]:
     opening to its last move, with no gap; returns (games, positions)."""
     with contextlib.closing(ro_connect(db)) as c:
         assert c.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        games, = c.execute("SELECT count(*) FROM games").fetchone()
-        positions, = c.execute("SELECT count(*) FROM positions").fetchone()
+        (games,) = c.execute("SELECT count(*) FROM games").fetchone()
+        (positions,) = c.execute("SELECT count(*) FROM positions").fetchone()
         partial = c.execute(
             "SELECT count(*) FROM games g LEFT JOIN (SELECT game_id, count(*) AS n, min(ply) AS lo, max(ply) AS hi "
             "FROM positions GROUP BY game_id) p ON p.game_id = g.id "
@@ -107,8 +121,9 @@ def tmpfs(path: Path, size: str):
     """Mounts a tmpfs of `size` at `path` (root only); skips the test, saying why, when
     mounting is impossible (not root, or no CAP_SYS_ADMIN in a container)."""
     path.mkdir(parents=True, exist_ok=True)
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(path)],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(path)], capture_output=True, text=True
+    )
     if r.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs at {path} ({r.stderr.strip() or 'mount failed'}); needs root")
     try:

@@ -14,12 +14,15 @@ def stats(port: int) -> dict:
     return http("GET", f"http://127.0.0.1:{port}/api/stats")[1]["actor"]
 
 
-@pytest.mark.parametrize("payload, reason", [
-    (b"this is not an ONNX model\n" * 100, "not a loadable ONNX model"),
-    ("truncated", "not a loadable ONNX model"),
-    ("connect4", "does not match"),
-    (b"", None),
-])
+@pytest.mark.parametrize(
+    "payload, reason",
+    [
+        (b"this is not an ONNX model\n" * 100, "not a loadable ONNX model"),
+        ("truncated", "not a loadable ONNX model"),
+        ("connect4", "does not match"),
+        (b"", None),
+    ],
+)
 def test_bad_model_file_is_rejected_and_the_old_one_keeps_playing(tmp_path, procs, payload, reason):
     data = tmp_path / "data"
     models = data / "models"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import os
 import random
-import sqlite3
 import shutil
 import subprocess
 import sys
@@ -16,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (ACTOR, TRAINER, Proc, actor_proc, check_db, env, game_count, http, remount, tmpfs,
-                      wait_until)
+from conftest import ACTOR, TRAINER, Proc, actor_proc, check_db, env, game_count, http, remount, tmpfs, wait_until
 
 
 def games_played(a: Proc) -> int:
@@ -26,8 +24,13 @@ def games_played(a: Proc) -> int:
 
 def fill_db(tmp_path, data, games: int = 300) -> int:
     """Creates data/replay.db with at least `games` self-play games; returns the count."""
-    r = subprocess.run([str(ACTOR), "selfplay", "--no-model", "--data-dir", str(data), "--max-games", str(games)],
-                       capture_output=True, text=True, timeout=120, env=env())
+    r = subprocess.run(
+        [str(ACTOR), "selfplay", "--no-model", "--data-dir", str(data), "--max-games", str(games)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env(),
+    )
     assert r.returncode == 0, r.stderr
     return game_count(data / "replay.db")
 
@@ -38,12 +41,14 @@ def sha(path) -> str:
 
 def hold_lock(db, seconds: float) -> subprocess.Popen:
     """Another process takes the write lock of `db` and keeps it for `seconds`."""
-    code = ("import sqlite3, sys, time\n"
-            "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-            "c.execute('BEGIN IMMEDIATE')\n"
-            "print('locked', flush=True)\n"
-            "time.sleep(float(sys.argv[2]))\n"
-            "c.execute('ROLLBACK')\n")
+    code = (
+        "import sqlite3, sys, time\n"
+        "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "c.execute('BEGIN IMMEDIATE')\n"
+        "print('locked', flush=True)\n"
+        "time.sleep(float(sys.argv[2]))\n"
+        "c.execute('ROLLBACK')\n"
+    )
     p = subprocess.Popen([sys.executable, "-c", code, str(db), str(seconds)], stdout=subprocess.PIPE, text=True)
     assert p.stdout.readline().strip() == "locked"
     return p
@@ -86,13 +91,23 @@ def test_corrupt_database_is_refused_and_left_alone(tmp_path, procs):
     db = data / "replay.db"
     db.write_bytes(random.Random(3).randbytes(64 * 1024))
     digest = sha(db)
-    r = subprocess.run([str(ACTOR), "run", "--no-model", "--data-dir", str(data), "--port", "0"],
-                       capture_output=True, text=True, timeout=60, env=env())
+    r = subprocess.run(
+        [str(ACTOR), "run", "--no-model", "--data-dir", str(data), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env(),
+    )
     assert r.returncode != 0
     assert "replay.db" in r.stderr and "not a database" in r.stderr, r.stderr
     assert sha(db) == digest, "the actor changed a file it could not read"
-    r = subprocess.run([str(TRAINER), "train", "--game", "tictactoe", "--data-dir", str(data), "--control-port", "0"],
-                       capture_output=True, text=True, timeout=120, env=env())
+    r = subprocess.run(
+        [str(TRAINER), "train", "--game", "tictactoe", "--data-dir", str(data), "--control-port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env(),
+    )
     assert r.returncode != 0
     assert "replay.db" in r.stderr + r.stdout and "not a SQLite database" in r.stderr + r.stdout, r.stderr
     assert sha(db) == digest, "the trainer changed a file it could not read"
@@ -105,8 +120,13 @@ def test_truncated_database_is_refused_and_left_alone(tmp_path, procs):
     with open(db, "r+b") as f:
         f.truncate(db.stat().st_size // 2)
     digest = sha(db)
-    r = subprocess.run([str(ACTOR), "run", "--no-model", "--data-dir", str(data), "--port", "0", "--max-games", "50"],
-                       capture_output=True, text=True, timeout=60, env=env())
+    r = subprocess.run(
+        [str(ACTOR), "run", "--no-model", "--data-dir", str(data), "--port", "0", "--max-games", "50"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env(),
+    )
     assert r.returncode != 0, r.stderr[-2000:]
     assert "replay.db" in r.stderr and "corrupt" in r.stderr, r.stderr[-2000:]
     assert sha(db) == digest
@@ -119,8 +139,13 @@ def test_read_only_folder(tmp_path, procs):
         (data / "models").mkdir(exist_ok=True)
         remount(data, "ro")
         try:
-            r = subprocess.run([str(ACTOR), "run", "--no-model", "--data-dir", str(data), "--port", "0"],
-                               capture_output=True, text=True, timeout=60, env=env())
+            r = subprocess.run(
+                [str(ACTOR), "run", "--no-model", "--data-dir", str(data), "--port", "0"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                env=env(),
+            )
             assert r.returncode != 0
             assert "replay.db" in r.stderr and "read-only" in r.stderr.lower(), r.stderr
         finally:
@@ -140,9 +165,25 @@ def test_read_only_database_file(procs):
         for p in [data, *data.rglob("*")]:
             os.chown(p, 65534, 65534)
         db.chmod(0o444)
-        r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                            str(ACTOR), "run", "--no-model", "--data-dir", str(data), "--port", "0"],
-                           capture_output=True, text=True, timeout=60, env=env())
+        r = subprocess.run(
+            [
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                str(ACTOR),
+                "run",
+                "--no-model",
+                "--data-dir",
+                str(data),
+                "--port",
+                "0",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env(),
+        )
         assert r.returncode != 0
         assert "replay.db" in r.stderr and "read-only" in r.stderr.lower(), r.stderr
         assert check_db(db)[0] == n

@@ -13,15 +13,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import Proc, actor_proc, free_port, http, wait_until
+from conftest import actor_proc, http, wait_until
 
 SECRET = "TOPSECRET-not-for-the-web"
 
 
 def raw(port: int, target: str, method: str = "GET", body: bytes = b"", headers: str = "") -> tuple[int, bytes]:
     """Sends one request with `target` verbatim; returns (status, body)."""
-    req = (f"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{headers}"
-           f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    req = (
+        f"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{headers}"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
     with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
         s.sendall(req)
         data = b""
@@ -33,6 +35,7 @@ def raw(port: int, target: str, method: str = "GET", body: bytes = b"", headers:
 
 class Recorder(BaseHTTPRequestHandler):
     """A stand-in HTTP server that records every path it is asked for."""
+
     seen: list[str]
 
     def _answer(self):
@@ -69,8 +72,9 @@ def actor(tmp_path, procs):
     (tmp_path / "data" / "secret.txt").write_text(SECRET)
     trainer, trainer_seen = recorder()
     evil, evil_seen = recorder()
-    a = actor_proc(tmp_path, tmp_path / "data", "--no-model", "--max-positions-per-s", "500",
-                   "--max-simulations", "2000")
+    a = actor_proc(
+        tmp_path, tmp_path / "data", "--no-model", "--max-positions-per-s", "500", "--max-simulations", "2000"
+    )
     # The trainer URL carries a path prefix: the proxy must not climb out of it either.
     a.args[a.args.index("--trainer-url") + 1] = f"http://127.0.0.1:{trainer.server_port}/base"
     a.args[a.args.index("--web-dir") + 1] = str(web)
@@ -83,11 +87,25 @@ def actor(tmp_path, procs):
 
 
 TRAVERSALS = [
-    "/../secret.txt", "/../../secret.txt", "/%2e%2e/secret.txt", "/%2E%2E/%2e%2e/secret.txt",
-    "/assets/../../secret.txt", "/assets/%2e%2e/%2e%2e/secret.txt", "/assets/..%2f..%2fsecret.txt",
-    "/%2e%2e%2fsecret.txt", "/..%5csecret.txt", "/assets/..\\..\\secret.txt", "//etc/passwd",
-    "/etc/passwd", "/%2fetc%2fpasswd", "/assets/%2f%2fetc/passwd", "/..%252fsecret.txt",
-    "/data/secret.txt", "/..;/secret.txt", "http://127.0.0.1/../secret.txt", "/%00/../secret.txt",
+    "/../secret.txt",
+    "/../../secret.txt",
+    "/%2e%2e/secret.txt",
+    "/%2E%2E/%2e%2e/secret.txt",
+    "/assets/../../secret.txt",
+    "/assets/%2e%2e/%2e%2e/secret.txt",
+    "/assets/..%2f..%2fsecret.txt",
+    "/%2e%2e%2fsecret.txt",
+    "/..%5csecret.txt",
+    "/assets/..\\..\\secret.txt",
+    "//etc/passwd",
+    "/etc/passwd",
+    "/%2fetc%2fpasswd",
+    "/assets/%2f%2fetc/passwd",
+    "/..%252fsecret.txt",
+    "/data/secret.txt",
+    "/..;/secret.txt",
+    "http://127.0.0.1/../secret.txt",
+    "/%00/../secret.txt",
 ]
 
 
@@ -103,11 +121,19 @@ def test_no_path_traversal_through_static_files(actor, target):
     assert a.alive()
 
 
-@pytest.mark.parametrize("target", [
-    "/api/replays/..%2f..%2fsecret.txt", "/api/replays/%2e%2e", "/api/replays/../../secret.txt",
-    "/api/replays/1%2f..%2f..%2fsecret.txt", "/api/replays//etc/passwd", "/api/replays/-1",
-    "/api/replays/99999999999999999999999", "/api/replays?limit=1%20OR%201=1",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/api/replays/..%2f..%2fsecret.txt",
+        "/api/replays/%2e%2e",
+        "/api/replays/../../secret.txt",
+        "/api/replays/1%2f..%2f..%2fsecret.txt",
+        "/api/replays//etc/passwd",
+        "/api/replays/-1",
+        "/api/replays/99999999999999999999999",
+        "/api/replays?limit=1%20OR%201=1",
+    ],
+)
 def test_no_path_traversal_through_replays(actor, target):
     a, *_ = actor
     status, body = raw(a.port, target)
@@ -122,11 +148,18 @@ def test_trainer_proxy_is_not_an_open_proxy(actor):
     status, body = raw(a.port, "/api/trainer/status?x=1")
     assert status == 200 and json.loads(body) == {"path": "/base/status?x=1"}
     attempts = [
-        "/api/trainer/%2e%2e/secret", "/api/trainer/../secret", "/api/trainer/..%2fsecret",
-        "/api/trainer/config/%2e%2e/%2e%2e/secret", f"/api/trainer/@127.0.0.1:{evil_port}/x",
-        f"/api/trainer/%40127.0.0.1:{evil_port}/x", f"/api/trainer//127.0.0.1:{evil_port}/x",
-        f"/api/trainer/%2f%2f127.0.0.1:{evil_port}/x", f"/api/trainer/http:%2f%2f127.0.0.1:{evil_port}/x",
-        "/api/trainer/status%3fa=1", "/api/trainer/status%23frag", "/api/trainer/sta%0d%0aX-Evil:%201",
+        "/api/trainer/%2e%2e/secret",
+        "/api/trainer/../secret",
+        "/api/trainer/..%2fsecret",
+        "/api/trainer/config/%2e%2e/%2e%2e/secret",
+        f"/api/trainer/@127.0.0.1:{evil_port}/x",
+        f"/api/trainer/%40127.0.0.1:{evil_port}/x",
+        f"/api/trainer//127.0.0.1:{evil_port}/x",
+        f"/api/trainer/%2f%2f127.0.0.1:{evil_port}/x",
+        f"/api/trainer/http:%2f%2f127.0.0.1:{evil_port}/x",
+        "/api/trainer/status%3fa=1",
+        "/api/trainer/status%23frag",
+        "/api/trainer/sta%0d%0aX-Evil:%201",
         "/api/trainer/%5c..%5csecret",
     ]
     for target in attempts:
@@ -149,11 +182,13 @@ def test_oversized_bodies_and_absurd_simulations(actor):
     status, body = raw(a.port, "/api/trainer/config", "PATCH", big, "Content-Type: application/json\r\n")
     assert status == 413
     for sims in (0, -5, 2001, 10**12):
-        status, body = http("POST", f"http://127.0.0.1:{a.port}/api/move",
-                            {"game": "tictactoe", "moves": [], "simulations": sims})
+        status, body = http(
+            "POST", f"http://127.0.0.1:{a.port}/api/move", {"game": "tictactoe", "moves": [], "simulations": sims}
+        )
         assert status == 400 and "between 1 and 2000" in body["error"], (sims, body)
-    status, body = http("POST", f"http://127.0.0.1:{a.port}/api/move",
-                        {"game": "tictactoe", "moves": [], "simulations": 2000})
+    status, body = http(
+        "POST", f"http://127.0.0.1:{a.port}/api/move", {"game": "tictactoe", "moves": [], "simulations": 2000}
+    )
     assert status == 200
     assert a.alive()
 
@@ -176,8 +211,17 @@ def test_search_slots_cap_play_and_busy_requests_are_told_to_retry(tmp_path, pro
     """One search slot, five searches of several seconds each: they run one at a time,
     the one that would wait past 10 s gets a 503 saying so, and /api/health stays quick
     throughout."""
-    a = actor_proc(tmp_path, tmp_path / "data", "--no-model", "--max-positions-per-s", "200",
-                   "--max-concurrent-searches", "1", "--max-simulations", "1000000")
+    a = actor_proc(
+        tmp_path,
+        tmp_path / "data",
+        "--no-model",
+        "--max-positions-per-s",
+        "200",
+        "--max-concurrent-searches",
+        "1",
+        "--max-simulations",
+        "1000000",
+    )
     procs.append(a)
     a.start()
     url = f"http://127.0.0.1:{a.port}"
@@ -186,8 +230,9 @@ def test_search_slots_cap_play_and_busy_requests_are_told_to_retry(tmp_path, pro
 
     def search():
         t = time.monotonic()
-        s, body = http("POST", f"{url}/api/move", {"game": "othello", "moves": [], "simulations": 1_000_000},
-                       timeout=120)
+        s, body = http(
+            "POST", f"{url}/api/move", {"game": "othello", "moves": [], "simulations": 1_000_000}, timeout=120
+        )
         results.append((s, body, time.monotonic() - t))
 
     threads = [threading.Thread(target=search) for _ in range(5)]

@@ -21,8 +21,12 @@ def test_kill_9_while_writing_games(tmp_path, procs):
         procs.append(a)
         a.start()
         before = seen
-        seen = wait_until(f"games past {before} after restart {round_}",
-                          lambda: (n := game_count(db)) > before and n, 30, (a,))
+        seen = wait_until(
+            f"games past {before} after restart {round_}",
+            lambda before=before: (n := game_count(db)) > before and n,
+            30,
+            (a,),
+        )
         # Kill at a random point of the write stream.
         time.sleep(rng.uniform(0.05, 0.6))
         a.stop("kill")

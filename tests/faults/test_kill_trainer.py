@@ -11,7 +11,7 @@ import time
 import numpy as np
 import onnxruntime as ort
 
-from conftest import TRAINER, Proc, actor_proc, env, free_port, http, wait_until
+from conftest import TRAINER, Proc, actor_proc, env, http, wait_until
 
 
 def load_and_run(path) -> int:
@@ -40,24 +40,52 @@ def test_kill_9_during_exports(tmp_path, procs):
     resumed_steps = []
     for round_ in range(4):
         log = tmp_path / f"trainer{round_}.log"
-        t = Proc(f"trainer{round_}",
-                 [str(TRAINER), "train", "--game", "tictactoe", "--data-dir", str(data), "--control-port", "0",
-                  # An export every step and a checkpoint every 10: kills land in both.
-                  "--set", "publish_interval=1", "--set", "checkpoint_interval=10", "--set", "min_positions=200",
-                  "--set", "sample_ratio=0", "--set", "stats_interval=5", "--set", "batch_size=64"],
-                 log, env())
+        t = Proc(
+            f"trainer{round_}",
+            [
+                str(TRAINER),
+                "train",
+                "--game",
+                "tictactoe",
+                "--data-dir",
+                str(data),
+                "--control-port",
+                "0",
+                # An export every step and a checkpoint every 10: kills land in both.
+                "--set",
+                "publish_interval=1",
+                "--set",
+                "checkpoint_interval=10",
+                "--set",
+                "min_positions=200",
+                "--set",
+                "sample_ratio=0",
+                "--set",
+                "stats_interval=5",
+                "--set",
+                "batch_size=64",
+            ],
+            log,
+            env(),
+        )
         procs.append(t)
         before_ckpts = ckpt_steps(data) if (data / "checkpoints").exists() else []
         t.start()
         if before_ckpts:
-            m = wait_until("the resume line", lambda: re.search(r"resumed \S+ at step (\d+)", log.read_text()), 60, (t,))
+            m = wait_until(
+                "the resume line", lambda log=log: re.search(r"resumed \S+ at step (\d+)", log.read_text()), 60, (t,)
+            )
             resumed = int(m.group(1))
             assert resumed == before_ckpts[-1], f"resumed at {resumed}, newest checkpoint was {before_ckpts[-1]}"
             resumed_steps.append(resumed)
         # Past the next checkpoint, so every restart has a newer one to resume.
         target = max(last_step, 10 * (round_ + 1))
-        wait_until(f"a model newer than step {target}",
-                   lambda: latest.exists() and load_and_run(latest) > target, 120, (t, actor))
+        wait_until(
+            f"a model newer than step {target}",
+            lambda target=target: latest.exists() and load_and_run(latest) > target,
+            120,
+            (t, actor),
+        )
         time.sleep(rng.uniform(0.0, 1.0))
         t.stop("kill")
         assert t.popen.returncode == -9

@@ -10,7 +10,6 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -43,7 +42,7 @@ def gone(pid: int) -> bool:
     return state == "Z"
 
 
-_started: list["Script"] = []
+_started: list[Script] = []
 
 
 @pytest.fixture(autouse=True)
@@ -72,13 +71,27 @@ class Script:
         # A session of its own, like a terminal's foreground job, so the test can send
         # Ctrl-C's SIGINT to the whole group.
         self.popen = subprocess.Popen(
-            [str(SCRIPT), "--skip-setup", "--data-dir", str(self.data), "--port", str(self.port),
-             "--trainer-port", str(self.tport), *args],
-            stdout=open(self.log, "wb"), stderr=subprocess.STDOUT, env=env(), cwd=ROOT, start_new_session=True,
+            [
+                str(SCRIPT),
+                "--skip-setup",
+                "--data-dir",
+                str(self.data),
+                "--port",
+                str(self.port),
+                "--trainer-port",
+                str(self.tport),
+                *args,
+            ],
+            stdout=open(self.log, "wb"),
+            stderr=subprocess.STDOUT,
+            env=env(),
+            cwd=ROOT,
+            start_new_session=True,
             # A shell cannot trap a signal it was started with ignored, and a runner that
             # starts the suite as a background job (no job control) ignores SIGINT: give
             # the script the default disposition a terminal gives it.
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
 
     def out(self) -> str:
         return self.log.read_text(errors="replace")
@@ -94,12 +107,19 @@ class Script:
 
 
 def start_training(tmp_path) -> Script:
-    s = Script(tmp_path, "--actor-args", "--max-positions-per-s 3000",
-               "--trainer-args", "--set min_positions=200 --set publish_interval=10 --set checkpoint_interval=1000000")
+    s = Script(
+        tmp_path,
+        "--actor-args",
+        "--max-positions-per-s 3000",
+        "--trainer-args",
+        "--set min_positions=200 --set publish_interval=10 --set checkpoint_interval=1000000",
+    )
     stats = s.data / "stats.json"
-    wait_until("the trainer's first steps",
-               lambda: s.popen.poll() is None and stats.exists() and json.loads(stats.read_text())["step"] >= 5,
-               120)
+    wait_until(
+        "the trainer's first steps",
+        lambda: s.popen.poll() is None and stats.exists() and json.loads(stats.read_text())["step"] >= 5,
+        120,
+    )
     return s
 
 
@@ -145,8 +165,13 @@ def test_death_of_one_stops_the_other(tmp_path, victim):
 
 def test_data_folder_of_another_game_is_refused_before_starting(tmp_path):
     data = tmp_path / "data"
-    r = subprocess.run([str(ACTOR), "selfplay", "--no-model", "--game", "connect4", "--data-dir", str(data),
-                        "--max-games", "2"], capture_output=True, text=True, env=env(), timeout=60)
+    r = subprocess.run(
+        [str(ACTOR), "selfplay", "--no-model", "--game", "connect4", "--data-dir", str(data), "--max-games", "2"],
+        capture_output=True,
+        text=True,
+        env=env(),
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     s = Script(tmp_path, "--game", "tictactoe")
     assert s.wait(30) != 0
@@ -199,17 +224,37 @@ def fake_path(tmp: Path, drop: set[str], fakes: dict[str, str]) -> str:
     return str(bindir)
 
 
-@pytest.mark.parametrize("drop, fakes, message", [
-    ({"cargo", "rustc"}, {}, "Rust is not installed (cargo not found). Install it from https://rustup.rs"),
-    (set(), {"rustc": "rustc 1.80.0 (abc 2024-07-21)"}, "rustc 1.80.0 is too old; Cartridge needs rustc >= 1.92. Run: rustup update"),
-    (set(), {"node": "v18.19.0"}, "node 18.19.0 is too old; Cartridge needs node >= 20"),
-    ({"node", "npm"}, {}, "Node.js is not installed. Install Node >= 20"),
-])
+@pytest.mark.parametrize(
+    "drop, fakes, message",
+    [
+        ({"cargo", "rustc"}, {}, "Rust is not installed (cargo not found). Install it from https://rustup.rs"),
+        (
+            set(),
+            {"rustc": "rustc 1.80.0 (abc 2024-07-21)"},
+            "rustc 1.80.0 is too old; Cartridge needs rustc >= 1.92. Run: rustup update",
+        ),
+        (set(), {"node": "v18.19.0"}, "node 18.19.0 is too old; Cartridge needs node >= 20"),
+        ({"node", "npm"}, {}, "Node.js is not installed. Install Node >= 20"),
+    ],
+)
 def test_missing_or_old_prerequisites_are_named(tmp_path, drop, fakes, message):
     e = dict(env(), PATH=fake_path(tmp_path, drop, fakes))
-    r = subprocess.run([str(SCRIPT), "--data-dir", str(tmp_path / "data"), "--port", str(free_port()),
-                        "--trainer-port", str(free_port())],
-                       capture_output=True, text=True, env=e, cwd=ROOT, timeout=120)
+    r = subprocess.run(
+        [
+            str(SCRIPT),
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--port",
+            str(free_port()),
+            "--trainer-port",
+            str(free_port()),
+        ],
+        capture_output=True,
+        text=True,
+        env=e,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert r.returncode != 0
     assert message in r.stderr, r.stdout + r.stderr
     assert not (tmp_path / "data").exists(), "nothing may start"
@@ -217,15 +262,45 @@ def test_missing_or_old_prerequisites_are_named(tmp_path, drop, fakes, message):
 
 def test_missing_onnx_runtime_is_named(tmp_path):
     e = dict(env(), ORT_DYLIB_PATH=str(tmp_path / "nowhere" / "libonnxruntime.so.1.31.1"))
-    s = subprocess.run([str(SCRIPT), "--skip-setup", "--data-dir", str(tmp_path / "data"), "--port", str(free_port()),
-                        "--trainer-port", str(free_port())], capture_output=True, text=True, env=e, cwd=ROOT, timeout=60)
+    s = subprocess.run(
+        [
+            str(SCRIPT),
+            "--skip-setup",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--port",
+            str(free_port()),
+            "--trainer-port",
+            str(free_port()),
+        ],
+        capture_output=True,
+        text=True,
+        env=e,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert s.returncode != 0
     assert "ONNX Runtime is missing" in s.stderr and "pip install" in s.stderr, s.stderr
     old = tmp_path / "libonnxruntime.so.1.16.3"
     old.write_bytes(b"")
     e["ORT_DYLIB_PATH"] = str(old)
-    s = subprocess.run([str(SCRIPT), "--skip-setup", "--data-dir", str(tmp_path / "data"), "--port", str(free_port()),
-                        "--trainer-port", str(free_port())], capture_output=True, text=True, env=e, cwd=ROOT, timeout=60)
+    s = subprocess.run(
+        [
+            str(SCRIPT),
+            "--skip-setup",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--port",
+            str(free_port()),
+            "--trainer-port",
+            str(free_port()),
+        ],
+        capture_output=True,
+        text=True,
+        env=e,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert s.returncode != 0
     assert "ONNX Runtime 1.16.3 is too old; the actor needs >= 1.22" in s.stderr, s.stderr
 
@@ -238,15 +313,20 @@ def test_speedrun_reaches_perfect_play_and_stops(tmp_path):
     s = Script(tmp_path, "--speedrun")
     assert s.wait(600) == 0, s.out()[-4000:]
     out = s.out()
-    line = next((l for l in out.splitlines() if "speedrun: perfect play after" in l), None)
+    line = next((x for x in out.splitlines() if "speedrun: perfect play after" in x), None)
     assert line is not None, out[-4000:]
     assert "speedrun finished" in out
     snapshot = s.data / line.split("(")[1].split(";")[0]
     assert snapshot.is_file(), line
     for pid, cmd in processes_using(s.data).items():
         assert gone(pid), f"still running after the speedrun: {pid} {cmd}"
-    r = subprocess.run([str(ACTOR), "accuracy", "--game", "tictactoe", "--model", str(snapshot), "--seed", "1"],
-                       capture_output=True, text=True, env=env(), timeout=300)
+    r = subprocess.run(
+        [str(ACTOR), "accuracy", "--game", "tictactoe", "--model", str(snapshot), "--seed", "1"],
+        capture_output=True,
+        text=True,
+        env=env(),
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
-    search = [l.split() for l in r.stdout.splitlines() if l.startswith("all") and " search " in l]
+    search = [x.split() for x in r.stdout.splitlines() if x.startswith("all") and " search " in x]
     assert search and search[0][2:4] == ["4520", "0"], r.stdout

@@ -7,9 +7,10 @@ from __future__ import annotations
 import os
 import time
 
-from conftest import TRAINER, Proc, env, free_port, http, tmpfs, wait_until
 from test_db_faults import fill_db
 from test_kill_trainer import load_and_run
+
+from conftest import TRAINER, Proc, env, free_port, http, tmpfs, wait_until
 
 
 def test_trainer_on_a_full_disk(tmp_path, procs):
@@ -23,14 +24,41 @@ def test_trainer_on_a_full_disk(tmp_path, procs):
             f.write(b"\0" * (free - 64 * 1024))
         log = tmp_path / "trainer.log"
         port = free_port()
-        t = Proc("trainer", [str(TRAINER), "train", "--game", "tictactoe", "--data-dir", str(data),
-                             "--control-port", str(port), "--set", "publish_interval=2", "--set", "checkpoint_interval=4",
-                             "--set", "min_positions=200", "--set", "sample_ratio=0", "--set", "stats_interval=2",
-                             "--set", "batch_size=64"], log, env())
+        t = Proc(
+            "trainer",
+            [
+                str(TRAINER),
+                "train",
+                "--game",
+                "tictactoe",
+                "--data-dir",
+                str(data),
+                "--control-port",
+                str(port),
+                "--set",
+                "publish_interval=2",
+                "--set",
+                "checkpoint_interval=4",
+                "--set",
+                "min_positions=200",
+                "--set",
+                "sample_ratio=0",
+                "--set",
+                "stats_interval=2",
+                "--set",
+                "batch_size=64",
+            ],
+            log,
+            env(),
+        )
         procs.append(t)
         t.start()
-        wait_until("a failed checkpoint", lambda: "checkpoint at step" in log.read_text()
-                   and "No space left on device" in log.read_text(), 120, (t,))
+        wait_until(
+            "a failed checkpoint",
+            lambda: "checkpoint at step" in log.read_text() and "No space left on device" in log.read_text(),
+            120,
+            (t,),
+        )
         assert t.alive(), f"the trainer must carry on without room for a checkpoint\n{t.tail()}"
         # Paused between steps, nothing is being written: no temp file may be left over.
         assert http("POST", f"http://127.0.0.1:{port}/pause")[1] == {"paused": True}
@@ -42,9 +70,9 @@ def test_trainer_on_a_full_disk(tmp_path, procs):
         assert leftovers == [], f"temp files left on a full disk: {leftovers}"
         assert http("POST", f"http://127.0.0.1:{port}/resume")[1] == {"paused": False}
         filler.unlink()
-        wait_until("a checkpoint once there is room",
-                   lambda: list((data / "checkpoints").glob("ckpt_*.pt")), 60, (t,))
-        wait_until("a published model once there is room", lambda: latest.exists() and load_and_run(latest) > 0, 60,
-                   (t,))
+        wait_until("a checkpoint once there is room", lambda: list((data / "checkpoints").glob("ckpt_*.pt")), 60, (t,))
+        wait_until(
+            "a published model once there is room", lambda: latest.exists() and load_and_run(latest) > 0, 60, (t,)
+        )
         assert t.stop("term") == 0, t.tail()
         assert "Traceback" not in log.read_text(), t.tail(80)

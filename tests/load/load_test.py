@@ -67,8 +67,16 @@ def pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
 
 
-async def client(c: httpx.AsyncClient, stop_at: float, sims: int, health_share: float, rng: random.Random,
-                 pos: list[list[int]], lat: dict, errors: list[str]) -> None:
+async def client(
+    c: httpx.AsyncClient,
+    stop_at: float,
+    sims: int,
+    health_share: float,
+    rng: random.Random,
+    pos: list[list[int]],
+    lat: dict,
+    errors: list[str],
+) -> None:
     while time.monotonic() < stop_at:
         if rng.random() < health_share:
             route, req = "health", c.get("/api/health")
@@ -103,27 +111,44 @@ async def run(url: str, clients: int, duration: float, sims: int, health_share: 
         (await c.get("/api/health")).raise_for_status()
         t0 = time.monotonic()
         stop_at = t0 + duration
-        await asyncio.gather(*[client(c, stop_at, sims, health_share, random.Random(rng.random()), pos, lat, errors)
-                               for _ in range(clients)])
+        await asyncio.gather(
+            *[
+                client(c, stop_at, sims, health_share, random.Random(rng.random()), pos, lat, errors)
+                for _ in range(clients)
+            ]
+        )
         wall = time.monotonic() - t0
         stats = (await c.get("/api/stats")).json()["actor"]
-    report = {"clients": clients, "duration_s": round(wall, 1), "simulations": sims, "errors": len(errors),
-              "error_samples": errors[:5], "selfplay_games_per_min": stats.get("games_per_min"),
-              "model_version": stats.get("model_version")}
+    report = {
+        "clients": clients,
+        "duration_s": round(wall, 1),
+        "simulations": sims,
+        "errors": len(errors),
+        "error_samples": errors[:5],
+        "selfplay_games_per_min": stats.get("games_per_min"),
+        "model_version": stats.get("model_version"),
+    }
     for route, xs in lat.items():
-        report[route] = {"requests": len(xs), "per_s": round(len(xs) / wall, 1),
-                         "p50_ms": round(pct(xs, 0.50) * 1000, 2), "p90_ms": round(pct(xs, 0.90) * 1000, 2),
-                         "p99_ms": round(pct(xs, 0.99) * 1000, 2), "max_ms": round(max(xs, default=0) * 1000, 2)}
+        report[route] = {
+            "requests": len(xs),
+            "per_s": round(len(xs) / wall, 1),
+            "p50_ms": round(pct(xs, 0.50) * 1000, 2),
+            "p90_ms": round(pct(xs, 0.90) * 1000, 2),
+            "p99_ms": round(pct(xs, 0.99) * 1000, 2),
+            "max_ms": round(max(xs, default=0) * 1000, 2),
+        }
     return report
 
 
 def parse_wrk(out: str) -> dict:
     """Requests/s, latency percentiles and error counts from `wrk --latency` output."""
+
     def ms(v: str) -> float:
         for unit, f in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
             if v.endswith(unit):
                 return round(float(v[: -len(unit)]) * f, 2)
         return float("nan")
+
     r: dict = {"errors": 0}
     for line in out.splitlines():
         w = line.split()
@@ -146,21 +171,31 @@ def run_wrk(url: str, clients: int, duration: float, sims: int, seed: int) -> di
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (Debian: apt-get install wrk)")
     tmp = Path(tempfile.mkdtemp(prefix="cartridge-wrk-"))
-    bodies = [json.dumps({"game": "tictactoe", "moves": m, "simulations": sims}) for m in positions(500, random.Random(seed))]
+    bodies = [
+        json.dumps({"game": "tictactoe", "moves": m, "simulations": sims}) for m in positions(500, random.Random(seed))
+    ]
     lua = tmp / "move.lua"
-    lua.write_text("local bodies = {" + ",".join(json.dumps(b) for b in bodies) + "}\n"
-                   "local i = 0\n"
-                   "request = function()\n"
-                   "  i = i % #bodies + 1\n"
-                   "  return wrk.format('POST', '/api/move', {['Content-Type'] = 'application/json'}, bodies[i])\n"
-                   "end\n")
+    lua.write_text(
+        "local bodies = {" + ",".join(json.dumps(b) for b in bodies) + "}\n"
+        "local i = 0\n"
+        "request = function()\n"
+        "  i = i % #bodies + 1\n"
+        "  return wrk.format('POST', '/api/move', {['Content-Type'] = 'application/json'}, bodies[i])\n"
+        "end\n"
+    )
     half = max(1, clients // 2)
     d = f"{int(duration)}s"
     procs = {
-        "move": subprocess.Popen(["wrk", "-t1", f"-c{half}", f"-d{d}", "--latency", "--timeout", "30s", "-s", str(lua),
-                                  url], stdout=subprocess.PIPE, text=True),
-        "health": subprocess.Popen(["wrk", "-t1", f"-c{clients - half}", f"-d{d}", "--latency", "--timeout", "30s",
-                                    f"{url}/api/health"], stdout=subprocess.PIPE, text=True),
+        "move": subprocess.Popen(
+            ["wrk", "-t1", f"-c{half}", f"-d{d}", "--latency", "--timeout", "30s", "-s", str(lua), url],
+            stdout=subprocess.PIPE,
+            text=True,
+        ),
+        "health": subprocess.Popen(
+            ["wrk", "-t1", f"-c{clients - half}", f"-d{d}", "--latency", "--timeout", "30s", f"{url}/api/health"],
+            stdout=subprocess.PIPE,
+            text=True,
+        ),
     }
     report: dict = {"tool": "wrk", "clients": clients, "duration_s": duration, "simulations": sims}
     for route, p in procs.items():
@@ -169,8 +204,12 @@ def run_wrk(url: str, clients: int, duration: float, sims: int, seed: int) -> di
         report[route + "_raw"] = out
     shutil.rmtree(tmp, ignore_errors=True)
     stats = httpx.get(f"{url}/api/stats", timeout=30).json()["actor"]
-    report.update(errors=report["move"]["errors"] + report["health"]["errors"], error_samples=[],
-                  selfplay_games_per_min=stats.get("games_per_min"), model_version=stats.get("model_version"))
+    report.update(
+        errors=report["move"]["errors"] + report["health"]["errors"],
+        error_samples=[],
+        selfplay_games_per_min=stats.get("games_per_min"),
+        model_version=stats.get("model_version"),
+    )
     return report
 
 
@@ -191,8 +230,19 @@ def start_actor(model: str | None, extra: list[str]) -> tuple[subprocess.Popen, 
     libs = sorted(glob.glob(str(ROOT / ".venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.1.*")))
     if libs:
         env.setdefault("ORT_DYLIB_PATH", libs[-1])
-    args = [str(ROOT / "target/release/actor"), "run", "--game", "tictactoe", "--data-dir", str(data),
-            "--port", str(port), "--trainer-url", f"http://127.0.0.1:{free_port()}", *extra]
+    args = [
+        str(ROOT / "target/release/actor"),
+        "run",
+        "--game",
+        "tictactoe",
+        "--data-dir",
+        str(data),
+        "--port",
+        str(port),
+        "--trainer-url",
+        f"http://127.0.0.1:{free_port()}",
+        *extra,
+    ]
     if not model:
         args.append("--no-model")
     p = subprocess.Popen(args, stdout=open(tmp / "actor.log", "wb"), stderr=subprocess.STDOUT, env=env)
@@ -203,7 +253,8 @@ def start_actor(model: str | None, extra: list[str]) -> tuple[subprocess.Popen, 
             sys.exit(f"the actor exited: see {tmp / 'actor.log'}")
         try:
             if httpx.get(f"{url}/api/health", timeout=2).status_code == 200 and (
-                    not model or httpx.get(f"{url}/api/health").json()["model_version"] is not None):
+                not model or httpx.get(f"{url}/api/health").json()["model_version"] is not None
+            ):
                 return p, url, tmp
         except httpx.HTTPError:
             pass
@@ -247,13 +298,17 @@ def main() -> int:
         print(json.dumps(report))
     else:
         tool = "wrk" if a.wrk else "python/httpx"
-        print(f"{a.clients} clients ({tool}) for {report['duration_s']} s against {url} ({report['machine']}), "
-              f"/api/move with {a.simulations} simulations, model version {report['model_version']}")
+        print(
+            f"{a.clients} clients ({tool}) for {report['duration_s']} s against {url} ({report['machine']}), "
+            f"/api/move with {a.simulations} simulations, model version {report['model_version']}"
+        )
         for route in ("move", "health"):
             r = report[route]
-            print(f"  /api/{route:6} {r.get('requests', 0):7d} requests  {r.get('per_s', 0):8.1f}/s  "
-                  f"p50 {r.get('p50_ms', float('nan')):7.2f} ms  p90 {r.get('p90_ms', float('nan')):7.2f} ms  "
-                  f"p99 {r.get('p99_ms', float('nan')):7.2f} ms  max {r.get('max_ms', float('nan')):7.2f} ms")
+            print(
+                f"  /api/{route:6} {r.get('requests', 0):7d} requests  {r.get('per_s', 0):8.1f}/s  "
+                f"p50 {r.get('p50_ms', float('nan')):7.2f} ms  p90 {r.get('p90_ms', float('nan')):7.2f} ms  "
+                f"p99 {r.get('p99_ms', float('nan')):7.2f} ms  max {r.get('max_ms', float('nan')):7.2f} ms"
+            )
         print(f"  errors: {report['errors']}  self-play meanwhile: {report['selfplay_games_per_min']} games/min")
         for e in report["error_samples"]:
             print("   ", e)

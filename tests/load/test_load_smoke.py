@@ -13,10 +13,23 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_load_smoke():
-    r = subprocess.run([sys.executable, str(ROOT / "tests/load/load_test.py"), "--start-actor",
-                        "--model", str(ROOT / "actor/tests/fixtures/tictactoe_step100.onnx"),
-                        "--clients", "16", "--duration", "8", "--json"],
-                       capture_output=True, text=True, timeout=180)
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tests/load/load_test.py"),
+            "--start-actor",
+            "--model",
+            str(ROOT / "actor/tests/fixtures/tictactoe_step100.onnx"),
+            "--clients",
+            "16",
+            "--duration",
+            "8",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     report = json.loads(r.stdout)
     print(report)

@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from trainer.data import ReplayDB
 
 SCHEMA = """
@@ -34,10 +33,20 @@ ROWS, COLS, CH, A = 6, 7, 2, 7
 
 def connect4_spec() -> dict:
     mirror = [r * COLS + (COLS - 1 - c) for r in range(ROWS) for c in range(COLS)]
-    return {"name": "connect4", "display_name": "Connect4", "rows": ROWS, "cols": COLS,
-            "obs_channels": CH, "obs_version": 1, "num_actions": A, "max_game_length": 42,
-            "symmetries": [{"name": "identity", "cells": list(range(ROWS * COLS)), "actions": list(range(A))},
-                           {"name": "flip_h", "cells": mirror, "actions": list(range(A - 1, -1, -1))}]}
+    return {
+        "name": "connect4",
+        "display_name": "Connect4",
+        "rows": ROWS,
+        "cols": COLS,
+        "obs_channels": CH,
+        "obs_version": 1,
+        "num_actions": A,
+        "max_game_length": 42,
+        "symmetries": [
+            {"name": "identity", "cells": list(range(ROWS * COLS)), "actions": list(range(A))},
+            {"name": "flip_h", "cells": mirror, "actions": list(range(A - 1, -1, -1))},
+        ],
+    }
 
 
 def build(path: Path, positions: int, per_game: int = 30, seed: int = 0) -> None:
@@ -45,8 +54,10 @@ def build(path: Path, positions: int, per_game: int = 30, seed: int = 0) -> None
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.executescript(SCHEMA)
-    conn.executemany("INSERT INTO meta VALUES (?, ?)", [("schema_version", "1"), ("game", "connect4"),
-                                                        ("spec", json.dumps(connect4_spec()))])
+    conn.executemany(
+        "INSERT INTO meta VALUES (?, ?)",
+        [("schema_version", "1"), ("game", "connect4"), ("spec", json.dumps(connect4_spec()))],
+    )
     chunk = 100_000
     pid = 0
     t0 = time.time()
@@ -63,12 +74,24 @@ def build(path: Path, positions: int, per_game: int = 30, seed: int = 0) -> None
         games = (ids - 1) // per_game + 1
         conn.execute("BEGIN")
         new_games = sorted(set(games.tolist()))
-        conn.executemany("INSERT OR IGNORE INTO games VALUES (?, ?, NULL, ?, 0, '[]')",
-                         [(g, time.time(), per_game) for g in new_games])
-        conn.executemany("INSERT INTO positions VALUES (?, ?, ?, ?, ?, ?, 0.0)",
-                         ((int(ids[i]), int(games[i]), int((ids[i] - 1) % per_game),
-                           obs_b[i * ob:(i + 1) * ob], pol_b[i * pb:(i + 1) * pb], float(val[i]))
-                          for i in range(n)))
+        conn.executemany(
+            "INSERT OR IGNORE INTO games VALUES (?, ?, NULL, ?, 0, '[]')",
+            [(g, time.time(), per_game) for g in new_games],
+        )
+        conn.executemany(
+            "INSERT INTO positions VALUES (?, ?, ?, ?, ?, ?, 0.0)",
+            (
+                (
+                    int(ids[i]),
+                    int(games[i]),
+                    int((ids[i] - 1) % per_game),
+                    obs_b[i * ob : (i + 1) * ob],
+                    pol_b[i * pb : (i + 1) * pb],
+                    float(val[i]),
+                )
+                for i in range(n)
+            ),
+        )
         conn.execute("COMMIT")
         pid += n
         print(f"  {pid:,} positions ({time.time() - t0:.0f} s)", flush=True)
@@ -110,10 +133,12 @@ def main() -> None:
         times.append((time.perf_counter() - t) * 1000)
     assert b.obs.shape == (args.batch, CH, ROWS, COLS)
     times.sort()
-    print(f"sample({args.batch}) with augmentation over {args.iters} batches: "
-          f"mean {statistics.mean(times):.1f} ms, median {times[len(times) // 2]:.1f} ms, "
-          f"p95 {times[int(len(times) * 0.95)]:.1f} ms, max {times[-1]:.1f} ms "
-          f"({args.batch * 1000 / statistics.mean(times):,.0f} positions/s); target < 50 ms")
+    print(
+        f"sample({args.batch}) with augmentation over {args.iters} batches: "
+        f"mean {statistics.mean(times):.1f} ms, median {times[len(times) // 2]:.1f} ms, "
+        f"p95 {times[int(len(times) * 0.95)]:.1f} ms, max {times[-1]:.1f} ms "
+        f"({args.batch * 1000 / statistics.mean(times):,.0f} positions/s); target < 50 ms"
+    )
 
 
 if __name__ == "__main__":

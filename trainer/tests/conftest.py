@@ -59,24 +59,50 @@ def dihedral(n: int) -> list[tuple[str, list[int]]]:
 
 
 def tictactoe_spec() -> dict:
-    return {"name": "tictactoe", "display_name": "TicTacToe", "rows": 3, "cols": 3,
-            "obs_channels": 2, "obs_version": 1, "num_actions": 9, "max_game_length": 9,
-            "symmetries": [{"name": n, "cells": p, "actions": p} for n, p in dihedral(3)]}
+    return {
+        "name": "tictactoe",
+        "display_name": "TicTacToe",
+        "rows": 3,
+        "cols": 3,
+        "obs_channels": 2,
+        "obs_version": 1,
+        "num_actions": 9,
+        "max_game_length": 9,
+        "symmetries": [{"name": n, "cells": p, "actions": p} for n, p in dihedral(3)],
+    }
 
 
 def connect4_spec() -> dict:
     mirror_cells = [r * 7 + (6 - c) for r in range(6) for c in range(7)]
-    return {"name": "connect4", "display_name": "Connect4", "rows": 6, "cols": 7,
-            "obs_channels": 2, "obs_version": 1, "num_actions": 7, "max_game_length": 42,
-            "symmetries": [{"name": "identity", "cells": list(range(42)), "actions": list(range(7))},
-                           {"name": "flip_h", "cells": mirror_cells, "actions": list(range(6, -1, -1))}]}
+    return {
+        "name": "connect4",
+        "display_name": "Connect4",
+        "rows": 6,
+        "cols": 7,
+        "obs_channels": 2,
+        "obs_version": 1,
+        "num_actions": 7,
+        "max_game_length": 42,
+        "symmetries": [
+            {"name": "identity", "cells": list(range(42)), "actions": list(range(7))},
+            {"name": "flip_h", "cells": mirror_cells, "actions": list(range(6, -1, -1))},
+        ],
+    }
 
 
 def othello_spec() -> dict:
     # 64 board actions plus pass (64), which every symmetry maps to itself.
-    return {"name": "othello", "display_name": "Othello", "rows": 8, "cols": 8,
-            "obs_channels": 2, "obs_version": 1, "num_actions": 65, "max_game_length": 128,
-            "symmetries": [{"name": n, "cells": p, "actions": p + [64]} for n, p in dihedral(8)]}
+    return {
+        "name": "othello",
+        "display_name": "Othello",
+        "rows": 8,
+        "cols": 8,
+        "obs_channels": 2,
+        "obs_version": 1,
+        "num_actions": 65,
+        "max_game_length": 128,
+        "symmetries": [{"name": n, "cells": p, "actions": p + [64]} for n, p in dihedral(8)],
+    }
 
 
 SPECS = {"tictactoe": tictactoe_spec, "connect4": connect4_spec, "othello": othello_spec}
@@ -94,9 +120,10 @@ def create_db(path: Path, spec: dict, schema_version: str = "1", game: str | Non
     for stmt in SCHEMA.split(";"):
         if stmt.strip():
             conn.execute(stmt)
-    conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
-                     [("schema_version", schema_version), ("game", game or spec["name"]),
-                      ("spec", json.dumps(spec))])
+    conn.executemany(
+        "INSERT INTO meta (key, value) VALUES (?, ?)",
+        [("schema_version", schema_version), ("game", game or spec["name"]), ("spec", json.dumps(spec))],
+    )
     conn.execute("COMMIT")
     return conn
 
@@ -117,28 +144,42 @@ def random_position(spec: dict, rng: np.random.Generator, ply: int) -> tuple[byt
     return f32(obs), f32(policy), float(rng.integers(-1, 2))
 
 
-def append_games(conn: sqlite3.Connection, spec: dict, n_games: int, rng: np.random.Generator,
-                 moves_per_game: int = 6, model_version: int | None = None) -> None:
+def append_games(
+    conn: sqlite3.Connection,
+    spec: dict,
+    n_games: int,
+    rng: np.random.Generator,
+    moves_per_game: int = 6,
+    model_version: int | None = None,
+) -> None:
     """Each game in one transaction, as the actor writes them."""
     for _ in range(n_games):
         conn.execute("BEGIN IMMEDIATE")
         outcome = int(rng.integers(-1, 2))
         moves = [int(m) for m in rng.integers(0, spec["num_actions"], size=moves_per_game)]
-        cur = conn.execute("INSERT INTO games (created_at, model_version, num_moves, outcome, moves) "
-                           "VALUES (?, ?, ?, ?, ?)", (time.time(), model_version, len(moves), outcome,
-                                                     json.dumps(moves)))
+        cur = conn.execute(
+            "INSERT INTO games (created_at, model_version, num_moves, outcome, moves) VALUES (?, ?, ?, ?, ?)",
+            (time.time(), model_version, len(moves), outcome, json.dumps(moves)),
+        )
         gid = cur.lastrowid
         rows = []
         for ply in range(moves_per_game):
             obs, pol, val = random_position(spec, rng, ply)
             rows.append((gid, ply, obs, pol, val, float(rng.uniform(-1, 1))))
-        conn.executemany("INSERT INTO positions (game_id, ply, obs, policy, value, root_value) "
-                         "VALUES (?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany(
+            "INSERT INTO positions (game_id, ply, obs, policy, value, root_value) VALUES (?, ?, ?, ?, ?, ?)", rows
+        )
         conn.execute("COMMIT")
 
 
-def make_replay_db(data_dir: Path, game: str = "tictactoe", n_games: int = 100, moves_per_game: int = 6,
-                   seed: int = 0, schema_version: str = "1") -> Path:
+def make_replay_db(
+    data_dir: Path,
+    game: str = "tictactoe",
+    n_games: int = 100,
+    moves_per_game: int = 6,
+    seed: int = 0,
+    schema_version: str = "1",
+) -> Path:
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / "replay.db"
     spec = SPECS[game]()

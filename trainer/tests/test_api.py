@@ -2,7 +2,6 @@ import threading
 
 import pytest
 from fastapi.testclient import TestClient
-
 from trainer.api import Control, make_app
 from trainer.config import build_config
 from trainer.stats import Stats
@@ -38,16 +37,19 @@ def test_patch_applies_live_settings(client, control):
     assert control.woken  # a waiting loop is woken to see the change
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"learning_rate": 5.0}, "learning_rate"),
-    ({"learning_rate": "fast"}, "learning_rate"),
-    ({"batch_size": 0}, "batch_size"),
-    ({"batch_size": 12.5}, "batch_size"),
-    ({"batch_size": True}, "batch_size"),
-    ({"sample_ratio": -1}, "sample_ratio"),
-    ({"publish_interval": 0}, "publish_interval"),
-    ({"replay_window": 10}, "replay_window"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"learning_rate": 5.0}, "learning_rate"),
+        ({"learning_rate": "fast"}, "learning_rate"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"batch_size": 12.5}, "batch_size"),
+        ({"batch_size": True}, "batch_size"),
+        ({"sample_ratio": -1}, "sample_ratio"),
+        ({"publish_interval": 0}, "publish_interval"),
+        ({"replay_window": 10}, "replay_window"),
+    ],
+)
 def test_patch_rejects_invalid_values_naming_the_field(client, control, body, field):
     before = control.cfg.batch_size, control.cfg.learning_rate
     r = client.patch("/config", json={"batch_size": 64, **body} if field != "batch_size" else body)

@@ -3,8 +3,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
-from trainer import config
 from trainer.cli import build_parser, main
 from trainer.config import (
     ConfigError,
@@ -21,10 +19,12 @@ from trainer.model import MODEL_SIZES, build_model
 from trainer.optim import lr_at
 from trainer.stats import Stats, thin
 
+from trainer import config
+
 
 def test_layering_defaults_game_toml_cli(tmp_path):
     toml = tmp_path / "c.toml"
-    toml.write_text('batch_size = 512\n[replay]\nreplay_window = 200_000\nmin_positions = 1000\n')
+    toml.write_text("batch_size = 512\n[replay]\nreplay_window = 200_000\nmin_positions = 1000\n")
     overrides = load_toml(toml)
     overrides.update(parse_set_args(["batch_size=64", "augment=false"]))
     cfg = build_config("connect4", overrides)
@@ -56,8 +56,9 @@ def test_cli_flags_default_to_none_so_they_never_mask_a_resumed_setting():
 
 
 def test_lr_schedule_warmup_then_cosine_to_floor():
-    cfg = build_config("tictactoe", {"learning_rate": 1e-3, "warmup_steps": 10, "decay_steps": 100,
-                                     "min_lr_ratio": 0.1})
+    cfg = build_config(
+        "tictactoe", {"learning_rate": 1e-3, "warmup_steps": 10, "decay_steps": 100, "min_lr_ratio": 0.1}
+    )
     assert lr_at(0, cfg) == pytest.approx(1e-4)
     assert lr_at(9, cfg) == pytest.approx(1e-3)
     assert lr_at(60, cfg) == pytest.approx(0.55e-3)  # half way down the cosine
@@ -152,7 +153,7 @@ def games_env(tmp_path, monkeypatch) -> Path:
 
 
 def test_games_dir_variable_wins_and_only_folders_with_a_profile_are_games(games_env, tmp_path):
-    write_profile(games_env, "hex", "[trainer]\nreplay_window = 1234\nmin_positions = 100\nmodel = \"b4c64\"\n")
+    write_profile(games_env, "hex", '[trainer]\nreplay_window = 1234\nmin_positions = 100\nmodel = "b4c64"\n')
     write_profile(games_env, "go", "[selfplay]\nsimulations = 5\n")  # no [trainer]: all defaults
     (games_env / "notes").mkdir()  # a folder without a profile is not a game
     (games_env / "README.md").write_text("not a game")
@@ -192,8 +193,8 @@ def test_resumed_config_replaces_the_profile(games_env):
     ("body", "message"),
     [
         ("[trainer]\nbatchsize = 3\n", r"\[trainer\]: unknown config key 'batchsize'"),
-        ("[trainer]\nreplay_window = \"big\"\n", r"\[trainer\]: config key 'replay_window' needs a int"),
-        ("[trainer]\ngame = \"hex\"\n", r"`game` cannot be set here"),
+        ('[trainer]\nreplay_window = "big"\n', r"\[trainer\]: config key 'replay_window' needs a int"),
+        ('[trainer]\ngame = "hex"\n', r"`game` cannot be set here"),
         ("trainer = 3\n", r"`trainer` must be a table"),
         ("[trainer\n", r"cannot be read"),
     ],

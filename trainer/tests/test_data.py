@@ -5,7 +5,6 @@ import sqlite3
 
 import numpy as np
 import pytest
-
 from trainer.data import NotReady, ReplayDB, ReplayError, apply_symmetries
 from trainer.spec import GameSpec
 
@@ -49,8 +48,14 @@ def test_known_position_is_rotated_and_reflected(tmp_path):
     #              * . .                        . . .             . . *
     # where * marks the visits. rot90 gathers cell (r, c) from (2 - c, r).
     expected = {  # name: (X cell, O cell, visit cell)
-        "identity": (0, 1, 6), "rot90": (2, 5, 0), "rot180": (8, 7, 2), "rot270": (6, 3, 8),
-        "flip_h": (2, 1, 8), "flip_v": (6, 7, 0), "transpose": (0, 3, 2), "anti_transpose": (8, 5, 6),
+        "identity": (0, 1, 6),
+        "rot90": (2, 5, 0),
+        "rot180": (8, 7, 2),
+        "rot270": (6, 3, 8),
+        "flip_h": (2, 1, 8),
+        "flip_v": (6, 7, 0),
+        "transpose": (0, 3, 2),
+        "anti_transpose": (8, 5, 6),
     }
     seen = set()
     for i in range(len(b.ids)):

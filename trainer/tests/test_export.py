@@ -5,7 +5,6 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
-
 from trainer.export import ExportError, Publisher, export_onnx, snapshot_name, verify_onnx
 from trainer.model import arch_name, build_model
 from trainer.spec import GameSpec
@@ -28,9 +27,15 @@ def trained_looking(model):
     return model
 
 
-@pytest.mark.parametrize("size,spec_fn,exporter", [
-    ("b2c32", tictactoe_spec, "legacy"), ("b2c32", tictactoe_spec, "dynamo"),
-    ("t2", connect4_spec, "legacy"), ("t2", connect4_spec, "dynamo")])
+@pytest.mark.parametrize(
+    "size,spec_fn,exporter",
+    [
+        ("b2c32", tictactoe_spec, "legacy"),
+        ("b2c32", tictactoe_spec, "dynamo"),
+        ("t2", connect4_spec, "legacy"),
+        ("t2", connect4_spec, "dynamo"),
+    ],
+)
 def test_export_is_one_file_matching_torch_with_metadata(tmp_path, size, spec_fn, exporter):
     spec = GameSpec.from_json(json.dumps(spec_fn()))
     torch.manual_seed(0)
@@ -85,8 +90,7 @@ def test_publish_is_atomic_and_prunes_snapshots(tmp_path, ttt_spec):
         pub.publish(model, step, obs)
     names = sorted(p.name for p in (tmp_path / "models").iterdir())
     # last 3 (40, 50, 60) plus milestone 20; no temp files left behind
-    assert names == sorted(["latest.onnx", snapshot_name(20), snapshot_name(40), snapshot_name(50),
-                            snapshot_name(60)])
+    assert names == sorted(["latest.onnx", snapshot_name(20), snapshot_name(40), snapshot_name(50), snapshot_name(60)])
     assert pub.published_step() == 60
     assert (tmp_path / "models" / "latest.onnx").read_bytes() == (tmp_path / "models" / snapshot_name(60)).read_bytes()
 

@@ -5,19 +5,27 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
-
+from test_train import FAST
 from trainer.config import ConfigError, build_config
 from trainer.data import ReplayDB
 from trainer.optim import lr_at
 from trainer.train import Trainer
 
 from conftest import make_replay_db
-from test_train import FAST
 
 
 def test_step_decay_schedule_values():
-    cfg = build_config("tictactoe", {"lr_schedule": "step", "learning_rate": 1e-3, "warmup_steps": 10,
-                                     "lr_step_size": 100, "lr_step_gamma": 0.5, "min_lr_ratio": 0.1})
+    cfg = build_config(
+        "tictactoe",
+        {
+            "lr_schedule": "step",
+            "learning_rate": 1e-3,
+            "warmup_steps": 10,
+            "lr_step_size": 100,
+            "lr_step_gamma": 0.5,
+            "min_lr_ratio": 0.1,
+        },
+    )
     assert lr_at(0, cfg) == pytest.approx(1e-4)  # warmup is shared with cosine
     assert lr_at(9, cfg) == pytest.approx(1e-3)
     assert lr_at(10, cfg) == lr_at(109, cfg) == pytest.approx(1e-3)  # flat until the first decay
@@ -55,14 +63,14 @@ def test_accumulation_equals_the_whole_batch_gradient(tmp_path, batch):
     # would see micro-batch statistics).
     one = built_trainer(data, {"model": "t2", "grad_clip": 0.0, "grad_accum_steps": 1})
     four = built_trainer(data, {"model": "t2", "grad_clip": 0.0, "grad_accum_steps": 4})
-    for a, b in zip(one.model.parameters(), four.model.parameters()):
+    for a, b in zip(one.model.parameters(), four.model.parameters(), strict=True):
         assert torch.equal(a, b)  # same seed, same init
     sample = one.db.sample(batch, np.random.default_rng(3), augment=False)
     losses_one, _ = one.train_step(sample)
     losses_four, _ = four.train_step(sample)
     for k in ("total", "policy", "value"):
         assert losses_four[k] == pytest.approx(losses_one[k], rel=1e-5)
-    for (name, a), b in zip(one.model.named_parameters(), four.model.parameters()):
+    for (name, a), b in zip(one.model.named_parameters(), four.model.parameters(), strict=True):
         assert a.grad is not None and b.grad is not None, name
         torch.testing.assert_close(b.grad, a.grad, rtol=1e-4, atol=1e-6, msg=name)
     # Not vacuous: one micro-batch alone has another gradient.
@@ -98,8 +106,11 @@ def test_bf16_autocast_on_cuda(tmp_path):
 def test_compiled_training_still_exports_and_checkpoints(tmp_path):
     data = tmp_path / "data"
     make_replay_db(data, "tictactoe", n_games=80)
-    t = Trainer("tictactoe", str(data), {**FAST, "compile": True, "max_steps": 6, "publish_interval": 3,
-                                         "checkpoint_interval": 3})
+    t = Trainer(
+        "tictactoe",
+        str(data),
+        {**FAST, "compile": True, "max_steps": 6, "publish_interval": 3, "checkpoint_interval": 3},
+    )
     assert t.run() == 0
     assert t.train_forward is not t.model  # the compiled wrapper trained...
     sess = ort.InferenceSession(str(data / "models" / "latest.onnx"), providers=["CPUExecutionProvider"])

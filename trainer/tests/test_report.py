@@ -5,21 +5,47 @@ import json
 import sqlite3
 
 import pytest
-
 from trainer.cli import main
 from trainer.report import ReportError, load_run, write_report
 
 
 def make_run(d):
-    hist = [{"step": s, "time": 1000.0 + s, "policy_loss": 2.0 / (1 + s / 100), "value_loss": 0.5,
-             "total_loss": 2.5 / (1 + s / 100), "model_version": s} for s in range(0, 1001, 100)]
-    (d / "stats.json").write_text(json.dumps({
-        "game": "tictactoe", "step": 1000, "model_version": 1000, "started_at": 1000.0,
-        "updated_at": 2000.0, "games_in_db": 321, "samples_per_s": 5000.0, "history": hist}))
-    (d / "evaluation.json").write_text(json.dumps({"ratings": [
-        {"player": "random", "version": None, "elo": 0, "elo_lo": 0, "elo_hi": 0, "games": 40},
-        {"player": "model:500", "version": 500, "elo": 150, "elo_lo": 100, "elo_hi": 200, "games": 20},
-        {"player": "model:1000", "version": 1000, "elo": 420, "elo_lo": 350, "elo_hi": 490, "games": 20}]}))
+    hist = [
+        {
+            "step": s,
+            "time": 1000.0 + s,
+            "policy_loss": 2.0 / (1 + s / 100),
+            "value_loss": 0.5,
+            "total_loss": 2.5 / (1 + s / 100),
+            "model_version": s,
+        }
+        for s in range(0, 1001, 100)
+    ]
+    (d / "stats.json").write_text(
+        json.dumps(
+            {
+                "game": "tictactoe",
+                "step": 1000,
+                "model_version": 1000,
+                "started_at": 1000.0,
+                "updated_at": 2000.0,
+                "games_in_db": 321,
+                "samples_per_s": 5000.0,
+                "history": hist,
+            }
+        )
+    )
+    (d / "evaluation.json").write_text(
+        json.dumps(
+            {
+                "ratings": [
+                    {"player": "random", "version": None, "elo": 0, "elo_lo": 0, "elo_hi": 0, "games": 40},
+                    {"player": "model:500", "version": 500, "elo": 150, "elo_lo": 100, "elo_hi": 200, "games": 20},
+                    {"player": "model:1000", "version": 1000, "elo": 420, "elo_lo": 350, "elo_hi": 490, "games": 20},
+                ]
+            }
+        )
+    )
     db = sqlite3.connect(d / "eval.db")
     db.executescript("""
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -30,10 +56,15 @@ def make_run(d):
     """)
     rows = [("model:1000", "random", 1.0)] * 7 + [("random", "model:1000", 0.5)] * 2 + [("model:1000", "random", 0.0)]
     rows += [("model:500", "model:1000", 0.0)]  # model pairs feed the ratings, not the baseline table
-    db.executemany("INSERT INTO matches (created_at, player_a, player_b, a_first, score_a, moves) "
-                   "VALUES (0, ?, ?, 1, ?, '[]')", rows)
-    db.executemany("INSERT INTO accuracy (created_at, model_version, phase, mode, positions, errors) "
-                   "VALUES (0, ?, 'all', ?, 4520, ?)", [(500, "search", 452), (1000, "search", 0), (1000, "net", 45)])
+    db.executemany(
+        "INSERT INTO matches (created_at, player_a, player_b, a_first, score_a, moves) VALUES (0, ?, ?, 1, ?, '[]')",
+        rows,
+    )
+    db.executemany(
+        "INSERT INTO accuracy (created_at, model_version, phase, mode, positions, errors) "
+        "VALUES (0, ?, 'all', ?, 4520, ?)",
+        [(500, "search", 452), (1000, "search", 0), (1000, "net", 45)],
+    )
     db.commit()
     db.close()
 

@@ -15,7 +15,6 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
-
 from trainer.checkpoint import CheckpointError, list_checkpoints, load_latest
 from trainer.data import ReplayError
 from trainer.optim import lr_at
@@ -23,9 +22,18 @@ from trainer.train import Trainer
 
 from conftest import append_games, make_replay_db, tictactoe_spec
 
-FAST = {"batch_size": 32, "min_positions": 100, "warmup_steps": 5, "decay_steps": 50,
-        "publish_interval": 20, "checkpoint_interval": 20, "stats_interval": 5,
-        "sample_ratio": 0.0, "control_port": 0, "wait_timeout_s": 0.5}
+FAST = {
+    "batch_size": 32,
+    "min_positions": 100,
+    "warmup_steps": 5,
+    "decay_steps": 50,
+    "publish_interval": 20,
+    "checkpoint_interval": 20,
+    "stats_interval": 5,
+    "sample_ratio": 0.0,
+    "control_port": 0,
+    "wait_timeout_s": 0.5,
+}
 
 
 def run_in_thread(trainer: Trainer) -> threading.Thread:
@@ -47,7 +55,10 @@ def test_short_run_publishes_model_and_stats(tmp_path):
     assert props["cartridge.arch"] == "resnet-b2c32"
     assert not (data / "models" / ".latest.onnx.tmp").exists()
     assert {p.name for p in (data / "models").iterdir()} == {
-        "latest.onnx", "model_step_00000020.onnx", "model_step_00000040.onnx"}
+        "latest.onnx",
+        "model_step_00000020.onnx",
+        "model_step_00000040.onnx",
+    }
     sess = ort.InferenceSession(str(latest), providers=["CPUExecutionProvider"])
     policy, value = sess.run(None, {"obs": np.zeros((3, 2, 3, 3), np.float32)})
     assert policy.shape == (3, 9) and value.shape == (3, 1)
@@ -55,8 +66,17 @@ def test_short_run_publishes_model_and_stats(tmp_path):
     stats = json.loads((data / "stats.json").read_text())
     assert stats["game"] == "tictactoe" and stats["step"] == 40 and stats["model_version"] == 40
     assert stats["status"] == "training" and stats["buffer_size"] == 480 and stats["games_in_db"] == 80
-    for key in ("policy_loss", "value_loss", "total_loss", "policy_entropy", "learning_rate",
-                "samples_per_s", "newest_data_age_s", "updated_at", "started_at"):
+    for key in (
+        "policy_loss",
+        "value_loss",
+        "total_loss",
+        "policy_entropy",
+        "learning_rate",
+        "samples_per_s",
+        "newest_data_age_s",
+        "updated_at",
+        "started_at",
+    ):
         assert isinstance(stats[key], float), key
     assert [h["step"] for h in stats["history"]] == list(range(5, 41, 5))
     assert not (data / ".stats.json.tmp").exists()
@@ -77,8 +97,9 @@ def test_other_games_train_and_publish(tmp_path, game, model):
     assert props["cartridge.game"] == game and props["cartridge.step"] == "3"
     assert props["cartridge.num_actions"] == str(spec.num_actions)
     assert props["cartridge.obs_shape"] == ",".join(map(str, spec.obs_shape))
-    assert props["cartridge.arch"] == ("transformer-t2" if model else {"connect4": "resnet-b4c32",
-                                                                       "othello": "resnet-b4c32"}[game])
+    assert props["cartridge.arch"] == (
+        "transformer-t2" if model else {"connect4": "resnet-b4c32", "othello": "resnet-b4c32"}[game]
+    )
 
 
 def test_loss_goes_down_on_learnable_data(tmp_path):
@@ -86,14 +107,16 @@ def test_loss_goes_down_on_learnable_data(tmp_path):
     data = tmp_path / "data"
     db = make_replay_db(data, "tictactoe", n_games=30)
     import sqlite3
+
     conn = sqlite3.connect(db)
     pol = np.zeros(9, np.float32)
     pol[4] = 1
     conn.execute("UPDATE positions SET policy = ?, value = 1.0", (pol.astype("<f4").tobytes(),))
     conn.commit()
     conn.close()
-    trainer = Trainer("tictactoe", str(data), {**FAST, "max_steps": 60, "publish_interval": 1000,
-                                               "learning_rate": 0.01})
+    trainer = Trainer(
+        "tictactoe", str(data), {**FAST, "max_steps": 60, "publish_interval": 1000, "learning_rate": 0.01}
+    )
     trainer.run()
     hist = json.loads((data / "stats.json").read_text())["history"]
     assert hist[-1]["policy_loss"] < 0.3 * hist[0]["policy_loss"]
@@ -157,8 +180,7 @@ def test_waits_for_database_then_for_new_data_under_sample_ratio(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     # wait_timeout_s is long: only file events can wake the loop in time.
-    trainer = Trainer("tictactoe", str(data), {**FAST, "sample_ratio": 1.0, "max_steps": 0,
-                                                 "wait_timeout_s": 30.0})
+    trainer = Trainer("tictactoe", str(data), {**FAST, "sample_ratio": 1.0, "max_steps": 0, "wait_timeout_s": 30.0})
     thread = run_in_thread(trainer)
     time.sleep(1.0)
     assert trainer.db is None and trainer.stats.current["status"] == "waiting_for_data"
@@ -172,6 +194,7 @@ def test_waits_for_database_then_for_new_data_under_sample_ratio(tmp_path):
     assert trainer.stats.current["status"] == "waiting_for_data"
 
     import sqlite3
+
     conn = sqlite3.connect(data / "replay.db", isolation_level=None)
     append_games(conn, tictactoe_spec(), 10, np.random.default_rng(5))  # +60 positions
     conn.close()
@@ -240,10 +263,28 @@ def test_control_api_drives_the_loop(tmp_path):
 def test_sigterm_checkpoints_and_exits_cleanly(tmp_path):
     data = tmp_path / "data"
     make_replay_db(data, "tictactoe", n_games=80)
-    cmd = [sys.executable, "-m", "trainer", "train", "--data-dir", str(data), "--game", "tictactoe",
-           "--control-port", "0", "--set", "batch_size=32", "--set", "min_positions=100",
-           "--set", "sample_ratio=0", "--set", "checkpoint_interval=100000",
-           "--set", "publish_interval=100000"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "trainer",
+        "train",
+        "--data-dir",
+        str(data),
+        "--game",
+        "tictactoe",
+        "--control-port",
+        "0",
+        "--set",
+        "batch_size=32",
+        "--set",
+        "min_positions=100",
+        "--set",
+        "sample_ratio=0",
+        "--set",
+        "checkpoint_interval=100000",
+        "--set",
+        "publish_interval=100000",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.time() + 60

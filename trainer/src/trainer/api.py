@@ -31,8 +31,7 @@ class SettingError(ValueError):
 def check_setting(key: str, value: Any) -> int | float:
     """Validate one live setting; the error names the field and its allowed range."""
     if key not in LIVE_SETTINGS:
-        raise SettingError(key, f"{key!r} cannot be changed while training; live settings: "
-                                f"{', '.join(LIVE_SETTINGS)}")
+        raise SettingError(key, f"{key!r} cannot be changed while training; live settings: {', '.join(LIVE_SETTINGS)}")
     t, lo, hi = LIVE_SETTINGS[key]
     kind = "an integer" if t is int else "a number"
     bad = SettingError(key, f"{key} must be {kind} in [{lo:g}, {hi:g}], got {value!r}")
@@ -117,13 +116,18 @@ def error(status: int, message: str, **extra: Any) -> JSONResponse:
 
 
 def make_app(control: Control, checkpoint_timeout_s: float = 120.0) -> FastAPI:
-    app = FastAPI(title="Cartridge trainer control API",
-                  description="docs/CONTRACTS.md §7. Proxied by the actor at /api/trainer/*.")
+    app = FastAPI(
+        title="Cartridge trainer control API",
+        description="docs/CONTRACTS.md §7. Proxied by the actor at /api/trainer/*.",
+    )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
-        return error(422, "malformed request: " + "; ".join(
-            f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg')}" for e in exc.errors()))
+        return error(
+            422,
+            "malformed request: "
+            + "; ".join(f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg')}" for e in exc.errors()),
+        )
 
     @app.get("/status")
     def status() -> dict[str, Any]:
@@ -182,8 +186,9 @@ class ApiServer:
         import uvicorn
 
         self.host, self.port = host, port
-        self.server = uvicorn.Server(uvicorn.Config(make_app(control), host=host, port=port,
-                                                    log_level="warning", access_log=False))
+        self.server = uvicorn.Server(
+            uvicorn.Config(make_app(control), host=host, port=port, log_level="warning", access_log=False)
+        )
         self.thread = threading.Thread(target=self.server.run, name="control-api", daemon=True)
 
     def start(self, timeout: float = 10.0) -> None:
@@ -191,8 +196,10 @@ class ApiServer:
         deadline = time.monotonic() + timeout
         while not self.server.started:
             if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the control API could not listen on {self.host}:{self.port} "
-                                   f"(port in use?); pick another with --control-port, or 0 to disable it")
+                raise RuntimeError(
+                    f"the control API could not listen on {self.host}:{self.port} "
+                    f"(port in use?); pick another with --control-port, or 0 to disable it"
+                )
             time.sleep(0.05)
         log.info("control API on http://%s:%d", self.host, self.port)
 

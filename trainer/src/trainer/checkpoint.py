@@ -32,8 +32,7 @@ def ckpt_name(step: int) -> str:
 
 
 def rng_state(np_rng: np.random.Generator) -> dict[str, Any]:
-    state = {"torch": torch.get_rng_state(), "numpy": np_rng.bit_generator.state,
-             "python": random.getstate()}
+    state = {"torch": torch.get_rng_state(), "numpy": np_rng.bit_generator.state, "python": random.getstate()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -70,8 +69,10 @@ def save_checkpoint(ckpt_dir: Path, payload: dict[str, Any], keep: int) -> Path:
 def _migrate(payload: dict[str, Any], path: Path) -> dict[str, Any]:
     v = payload.get("format_version")
     if v != FORMAT_VERSION:
-        raise CheckpointError(f"{path} has checkpoint format {v!r}; this trainer reads format "
-                              f"{FORMAT_VERSION}. Move it away to start afresh.")
+        raise CheckpointError(
+            f"{path} has checkpoint format {v!r}; this trainer reads format "
+            f"{FORMAT_VERSION}. Move it away to start afresh."
+        )
     return payload
 
 
@@ -84,8 +85,12 @@ def load_latest(ckpt_dir: Path, map_location: str | torch.device = "cpu") -> tup
             # weights_only: a checkpoint is data, never code to run.
             payload = torch.load(path, map_location=map_location, weights_only=True)
         except Exception as e:
-            log.warning("checkpoint %s is unreadable (%s: %s); trying the previous one",
-                        path, type(e).__name__, str(e).splitlines()[0] if str(e) else "")
+            log.warning(
+                "checkpoint %s is unreadable (%s: %s); trying the previous one",
+                path,
+                type(e).__name__,
+                str(e).splitlines()[0] if str(e) else "",
+            )
             continue
         if not isinstance(payload, dict) or any(k not in payload for k in REQUIRED):
             missing = [k for k in REQUIRED if not isinstance(payload, dict) or k not in payload]

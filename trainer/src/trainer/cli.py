@@ -21,16 +21,24 @@ def games_help() -> str:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="trainer", description="Cartridge trainer (docs/CONTRACTS.md)")
     sub = p.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train", help="train on the actor's replay.db and publish ONNX models",
-                       description="Settings: per-game defaults ([trainer] of games/GAME/profile.toml) < --config "
-                                   "TOML < --set and the flags "
-                                   "below. When a checkpoint is resumed, its saved settings replace "
-                                   "the per-game defaults.")
+    t = sub.add_parser(
+        "train",
+        help="train on the actor's replay.db and publish ONNX models",
+        description="Settings: per-game defaults ([trainer] of games/GAME/profile.toml) < --config "
+        "TOML < --set and the flags "
+        "below. When a checkpoint is resumed, its saved settings replace "
+        "the per-game defaults.",
+    )
     t.add_argument("--data-dir", default="data", help="data folder shared with the actor (default: data)")
     t.add_argument("--game", required=True, help=f"the game to train: {games_help()}")
     t.add_argument("--config", help="TOML file of config keys")
-    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override one config key (repeatable), e.g. --set batch_size=512")
+    t.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one config key (repeatable), e.g. --set batch_size=512",
+    )
     # Shortcuts for common keys; None = not given, so they never mask a resumed setting.
     t.add_argument("--control-port", type=int, help="control API port (default 8081; 0 disables)")
     t.add_argument("--control-host", help="control API bind address (default 127.0.0.1)")
@@ -38,10 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--threads", type=int, help="torch intra-op threads (default 1)")
     t.add_argument("--model", help="model size, e.g. b2c32, b6c64, t2 (default per game)")
     t.add_argument("--max-steps", type=int, help="stop after this many steps (default: run until stopped)")
-    r = sub.add_parser("report", help="write a Markdown report with PNG plots of a data folder's run",
-                       description="Loss, Elo against step and wall-clock time, scores against the "
-                                   "baselines and perfect-play error rates, from stats.json, "
-                                   "evaluation.json and eval.db.")
+    r = sub.add_parser(
+        "report",
+        help="write a Markdown report with PNG plots of a data folder's run",
+        description="Loss, Elo against step and wall-clock time, scores against the "
+        "baselines and perfect-play error rates, from stats.json, "
+        "evaluation.json and eval.db.",
+    )
     r.add_argument("data_dir", help="the run's data folder")
     r.add_argument("--out", help="output folder (default: DATA_DIR/report)")
     return p
@@ -83,9 +94,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         overrides = load_toml(args.config) if args.config else {}
         overrides.update(parse_set_args(args.set))
-        flags = {"control_port": args.control_port, "control_host": args.control_host,
-                 "device": args.device, "threads": args.threads, "model": args.model,
-                 "max_steps": args.max_steps}
+        flags = {
+            "control_port": args.control_port,
+            "control_host": args.control_host,
+            "device": args.device,
+            "threads": args.threads,
+            "model": args.model,
+            "max_steps": args.max_steps,
+        }
         overrides.update({k: v for k, v in flags.items() if v is not None})
         if "game" in overrides and overrides["game"] != args.game:
             raise ConfigError(f"the config says game={overrides['game']!r} but --game is {args.game!r}")

@@ -35,7 +35,9 @@ class TrainConfig:
     # --- optimisation ---
     batch_size: int = 256  # positions per step (live)
     learning_rate: float = 2e-3  # peak LR after warmup (live)
-    lr_schedule: str = "cosine"  # after warmup: cosine (smooth, to the floor) | step (x lr_step_gamma every lr_step_size)
+    lr_schedule: str = (
+        "cosine"  # after warmup: cosine (smooth, to the floor) | step (x lr_step_gamma every lr_step_size)
+    )
     min_lr_ratio: float = 0.1  # the LR never goes below learning_rate * min_lr_ratio (both schedules)
     warmup_steps: int = 200  # linear warmup from ~0 to learning_rate
     decay_steps: int = 100_000  # cosine length after warmup; the LR stays at the floor after it
@@ -168,12 +170,16 @@ def games_dir() -> Path:
     env = os.environ.get(GAMES_DIR_ENV)
     if env:
         if not Path(env).is_dir():
-            raise ConfigError(f"{GAMES_DIR_ENV}={env} is not a folder; point it at the games/ folder of a "
-                              f"Cartridge checkout, or unset it to use {CHECKOUT_GAMES_DIR}")
+            raise ConfigError(
+                f"{GAMES_DIR_ENV}={env} is not a folder; point it at the games/ folder of a "
+                f"Cartridge checkout, or unset it to use {CHECKOUT_GAMES_DIR}"
+            )
         return Path(env)
     if not CHECKOUT_GAMES_DIR.is_dir():
-        raise ConfigError(f"cannot find the game profiles: {GAMES_DIR_ENV} is not set and {CHECKOUT_GAMES_DIR} "
-                          f"does not exist; set {GAMES_DIR_ENV} to the games/ folder of a Cartridge checkout")
+        raise ConfigError(
+            f"cannot find the game profiles: {GAMES_DIR_ENV} is not set and {CHECKOUT_GAMES_DIR} "
+            f"does not exist; set {GAMES_DIR_ENV} to the games/ folder of a Cartridge checkout"
+        )
     return CHECKOUT_GAMES_DIR
 
 
@@ -188,8 +194,10 @@ def profile_path(game: str) -> Path:
     root = games_dir()
     games = known_games()
     if game not in games:
-        raise ConfigError(f"unknown game {game!r}; known games: {', '.join(games) or 'none'} "
-                          f"(the folders of {root} with a profile.toml)")
+        raise ConfigError(
+            f"unknown game {game!r}; known games: {', '.join(games) or 'none'} "
+            f"(the folders of {root} with a profile.toml)"
+        )
     return root / game / "profile.toml"
 
 
@@ -234,15 +242,24 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         v = getattr(cfg, key)
         if not lo <= v <= hi:
             raise ConfigError(f"{key} must be in [{lo}, {hi}], got {v}")
-    positive = ("threads", "lr_step_size", "replay_window", "trim_interval", "trim_batch", "keep_snapshots",
-                "milestone_interval", "checkpoint_interval", "keep_checkpoints",
-                "stats_interval", "history_max")
+    positive = (
+        "threads",
+        "lr_step_size",
+        "replay_window",
+        "trim_interval",
+        "trim_batch",
+        "keep_snapshots",
+        "milestone_interval",
+        "checkpoint_interval",
+        "keep_checkpoints",
+        "stats_interval",
+        "history_max",
+    )
     for key in positive:
         if getattr(cfg, key) < 1:
             raise ConfigError(f"{key} must be at least 1, got {getattr(cfg, key)}")
     if cfg.min_positions < 1 or cfg.min_positions > cfg.replay_window:
-        raise ConfigError(f"min_positions must be in [1, replay_window={cfg.replay_window}], "
-                          f"got {cfg.min_positions}")
+        raise ConfigError(f"min_positions must be in [1, replay_window={cfg.replay_window}], got {cfg.min_positions}")
     if cfg.max_steps < 0 or cfg.warmup_steps < 0 or cfg.decay_steps < 0:
         raise ConfigError("max_steps, warmup_steps and decay_steps must be >= 0")
     if not 0.0 <= cfg.min_lr_ratio <= 1.0:

@@ -65,15 +65,19 @@ class ReplayDB:
             raise NotReady(f"{self.path} does not exist yet (has the actor started?)")
         # mode=rw: never create the file, that is the actor's job.
         uri = self.path.resolve().as_uri() + "?mode=rw"
-        self.conn = sqlite3.connect(uri, uri=True, isolation_level=None,
-                                    timeout=busy_timeout_ms / 1000, check_same_thread=False)
+        self.conn = sqlite3.connect(
+            uri, uri=True, isolation_level=None, timeout=busy_timeout_ms / 1000, check_same_thread=False
+        )
         try:
             self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             self.spec = self._read_meta()
             mode = self.conn.execute("PRAGMA journal_mode").fetchone()[0]
             if mode.lower() != "wal":
-                log.warning("%s is in journal_mode=%s, not WAL as docs/CONTRACTS.md §5 asks; "
-                            "reads may block the actor", self.path, mode)
+                log.warning(
+                    "%s is in journal_mode=%s, not WAL as docs/CONTRACTS.md §5 asks; reads may block the actor",
+                    self.path,
+                    mode,
+                )
         except BaseException:
             self.conn.close()
             raise
@@ -100,7 +104,8 @@ class ReplayDB:
         if meta["schema_version"] != SCHEMA_VERSION:
             raise ReplayError(
                 f"{self.path} has replay schema_version {meta['schema_version']!r}; this trainer "
-                f"reads schema version {SCHEMA_VERSION!r} (docs/CONTRACTS.md §5). Nothing was changed.")
+                f"reads schema version {SCHEMA_VERSION!r} (docs/CONTRACTS.md §5). Nothing was changed."
+            )
         missing = [k for k in ("game", "spec") if k not in meta]
         tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         missing += [f"table {t}" for t in ("games", "positions") if t not in tables]
@@ -112,7 +117,8 @@ class ReplayDB:
             raise ReplayError(
                 f"{self.path} holds {db_game!r} games but the trainer was asked to train "
                 f"{self.game!r}. A data folder belongs to one game: pick another --data-dir "
-                f"or --game. Nothing was changed.")
+                f"or --game. Nothing was changed."
+            )
         try:
             spec = GameSpec.from_json(meta["spec"])
         except SpecError as e:
@@ -133,23 +139,24 @@ class ReplayDB:
     def id_range(self) -> tuple[int | None, int | None]:
         """(MIN(id), MAX(id)) of positions, (None, None) when empty. Cheap: both ends of
         the rowid b-tree."""
-        return self.conn.execute(
-            "SELECT (SELECT MIN(id) FROM positions), (SELECT MAX(id) FROM positions)").fetchone()
+        return self.conn.execute("SELECT (SELECT MIN(id) FROM positions), (SELECT MAX(id) FROM positions)").fetchone()
 
     # --- sampling -----------------------------------------------------------------
     def _fetch(self, ids: np.ndarray) -> list[tuple]:
         # The ids are integers we drew, so inlining them is safe and avoids SQLite's
         # bound-variable limit.
         id_list = ",".join(map(str, ids.tolist()))
-        return self.conn.execute(
-            f"SELECT id, obs, policy, value FROM positions WHERE id IN ({id_list})").fetchall()
+        return self.conn.execute(f"SELECT id, obs, policy, value FROM positions WHERE id IN ({id_list})").fetchall()
 
     def _check_row(self, pid: int, obs: bytes, policy: bytes, value) -> bool:
         problem = None
         if not isinstance(obs, bytes) or len(obs) != self.obs_bytes:
-            problem = f"obs is {len(obs) if isinstance(obs, bytes) else type(obs).__name__} bytes, expected {self.obs_bytes}"
+            problem = (
+                f"obs is {len(obs) if isinstance(obs, bytes) else type(obs).__name__} bytes, expected {self.obs_bytes}"
+            )
         elif not isinstance(policy, bytes) or len(policy) != self.policy_bytes:
-            problem = f"policy is {len(policy) if isinstance(policy, bytes) else type(policy).__name__} bytes, expected {self.policy_bytes}"
+            size = len(policy) if isinstance(policy, bytes) else type(policy).__name__
+            problem = f"policy is {size} bytes, expected {self.policy_bytes}"
         elif not isinstance(value, (int, float)) or not -1.0 <= value <= 1.0:
             problem = f"value {value!r} is not in [-1, 1]"
         if problem is None:
@@ -175,7 +182,8 @@ class ReplayDB:
             if rounds > 50:
                 raise ReplayError(
                     f"could not fill a batch of {n} from {self.path}: {drawn} ids drawn between "
-                    f"{lo} and {hi}, only {len(got_ids)} usable (missing or corrupt rows)")
+                    f"{lo} and {hi}, only {len(got_ids)} usable (missing or corrupt rows)"
+                )
             want = rng.integers(lo, hi + 1, size=n - len(got_ids), dtype=np.int64)
             drawn += len(want)
             rows = {}
@@ -198,9 +206,13 @@ class ReplayDB:
         if augment and len(self.spec.sym_cells) > 1:
             sym = rng.integers(0, len(self.spec.sym_cells), size=n)
             obs, pol = apply_symmetries(self.spec, obs, pol, sym)
-        return Batch(obs=np.ascontiguousarray(obs, dtype=np.float32).reshape(n, C, H, W),
-                     policy=np.ascontiguousarray(pol, dtype=np.float32), value=val,
-                     ids=np.asarray(got_ids, dtype=np.int64), sym=sym)
+        return Batch(
+            obs=np.ascontiguousarray(obs, dtype=np.float32).reshape(n, C, H, W),
+            policy=np.ascontiguousarray(pol, dtype=np.float32),
+            value=val,
+            ids=np.asarray(got_ids, dtype=np.int64),
+            sym=sym,
+        )
 
     # --- window -------------------------------------------------------------------
     def trim(self, window: int, batch: int = 5_000) -> int:
@@ -215,11 +227,9 @@ class ReplayDB:
         start = st.min_id
         while start < cutoff:
             end = min(start + batch, cutoff)
-            deleted += self.conn.execute(
-                "DELETE FROM positions WHERE id >= ? AND id < ?", (start, end)).rowcount
+            deleted += self.conn.execute("DELETE FROM positions WHERE id >= ? AND id < ?", (start, end)).rowcount
             start = end
-        row = self.conn.execute(
-            "SELECT game_id FROM positions WHERE id >= ? ORDER BY id LIMIT 1", (cutoff,)).fetchone()
+        row = self.conn.execute("SELECT game_id FROM positions WHERE id >= ? ORDER BY id LIMIT 1", (cutoff,)).fetchone()
         if row is not None:
             # Games are appended in id order, so every game left without positions precedes
             # the game of the oldest kept position.
@@ -227,7 +237,8 @@ class ReplayDB:
                 n = self.conn.execute(
                     "DELETE FROM games WHERE id IN (SELECT g.id FROM games g WHERE g.id < ? AND "
                     "NOT EXISTS (SELECT 1 FROM positions p WHERE p.game_id = g.id) LIMIT ?)",
-                    (row[0], batch)).rowcount
+                    (row[0], batch),
+                ).rowcount
                 if n < batch:
                     break
         if deleted:
@@ -235,8 +246,9 @@ class ReplayDB:
         return deleted
 
 
-def apply_symmetries(spec: GameSpec, obs: np.ndarray, policy: np.ndarray,
-                     sym: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def apply_symmetries(
+    spec: GameSpec, obs: np.ndarray, policy: np.ndarray, sym: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Apply symmetry `sym[b]` to sample b. Gather permutations (docs/CONTRACTS.md §5):
     cell i of every plane takes cell `cells[i]`, action j takes action `actions[j]`.
 
@@ -299,8 +311,9 @@ class DataWatcher:
         return fired
 
 
-def open_when_ready(path: Path, game: str, watcher: DataWatcher, should_stop, timeout_s: float,
-                    on_wait=None) -> ReplayDB | None:
+def open_when_ready(
+    path: Path, game: str, watcher: DataWatcher, should_stop, timeout_s: float, on_wait=None
+) -> ReplayDB | None:
     """Open replay.db, waiting (on file events) while the actor has not created it yet.
     Returns None when `should_stop()` turns true first. Raises ReplayError for a database
     that can never be used (another game, unknown schema)."""
@@ -316,4 +329,3 @@ def open_when_ready(path: Path, game: str, watcher: DataWatcher, should_stop, ti
                 on_wait()
             watcher.wait(timeout_s)
     return None
-

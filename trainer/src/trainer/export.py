@@ -49,8 +49,7 @@ def metadata(spec: GameSpec, arch: str, step: int) -> dict[str, str]:
     }
 
 
-def export_onnx(model: torch.nn.Module, spec: GameSpec, arch: str, step: int,
-                exporter: str = "legacy") -> bytes:
+def export_onnx(model: torch.nn.Module, spec: GameSpec, arch: str, step: int, exporter: str = "legacy") -> bytes:
     """Export a CPU copy of `model` in eval mode and return the serialised ModelProto.
 
     exporter "legacy" (TorchScript tracing, ~0.1 s) or "dynamo" (torch.export, ~1 s on
@@ -63,18 +62,31 @@ def export_onnx(model: torch.nn.Module, spec: GameSpec, arch: str, step: int,
     with torch.no_grad():
         if exporter == "dynamo":
             program = torch.onnx.export(
-                m, (example,), input_names=["obs"], output_names=["policy", "value"],
+                m,
+                (example,),
+                input_names=["obs"],
+                output_names=["policy", "value"],
                 dynamic_shapes={"obs": {0: torch.export.Dim("N", min=1)}},
-                opset_version=OPSET, dynamo=True, external_data=False, verbose=False)
+                opset_version=OPSET,
+                dynamo=True,
+                external_data=False,
+                verbose=False,
+            )
             proto = program.model_proto
         elif exporter == "legacy":
             buf = io.BytesIO()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)
                 torch.onnx.export(
-                    m, (example,), buf, input_names=["obs"], output_names=["policy", "value"],
+                    m,
+                    (example,),
+                    buf,
+                    input_names=["obs"],
+                    output_names=["policy", "value"],
                     dynamic_axes={"obs": {0: "N"}, "policy": {0: "N"}, "value": {0: "N"}},
-                    opset_version=OPSET, dynamo=False)
+                    opset_version=OPSET,
+                    dynamo=False,
+                )
             proto = onnx.load_from_string(buf.getvalue())
         else:
             raise ValueError(f"unknown exporter {exporter!r}: legacy or dynamo")
@@ -124,8 +136,10 @@ def verify_onnx(data: bytes, model: torch.nn.Module, obs: np.ndarray, tolerance:
         with torch.no_grad():
             t_policy, t_value = m(torch.from_numpy(batch))
         if ort_policy.shape != tuple(t_policy.shape) or ort_value.shape != tuple(t_value.shape):
-            raise ExportError(f"onnxruntime shapes {ort_policy.shape}, {ort_value.shape} differ "
-                              f"from torch {tuple(t_policy.shape)}, {tuple(t_value.shape)}")
+            raise ExportError(
+                f"onnxruntime shapes {ort_policy.shape}, {ort_value.shape} differ "
+                f"from torch {tuple(t_policy.shape)}, {tuple(t_value.shape)}"
+            )
         for ours, theirs in ((ort_policy, t_policy.numpy()), (ort_value, t_value.numpy())):
             if not (np.isfinite(ours).all() and np.isfinite(theirs).all()):
                 raise ExportError("the model outputs NaN or infinity; not publishing it")
@@ -139,8 +153,16 @@ class Publisher:
     """Writes models/latest.onnx atomically plus model_step_*.onnx snapshots, keeping the
     newest `keep` snapshots and every multiple of `milestone_interval`."""
 
-    def __init__(self, data_dir: str | Path, spec: GameSpec, arch: str, tolerance: float,
-                 keep: int = 10, milestone_interval: int = 5_000, exporter: str = "legacy"):
+    def __init__(
+        self,
+        data_dir: str | Path,
+        spec: GameSpec,
+        arch: str,
+        tolerance: float,
+        keep: int = 10,
+        milestone_interval: int = 5_000,
+        exporter: str = "legacy",
+    ):
         self.dir = Path(data_dir) / "models"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.spec, self.arch, self.tolerance, self.exporter = spec, arch, tolerance, exporter
@@ -155,8 +177,13 @@ class Publisher:
         atomic_write(self.dir / snapshot_name(step), data, tmp_name=f".{snapshot_name(step)}.tmp")
         atomic_write(self.dir / LATEST, data, tmp_name=LATEST_TMP)
         self.prune()
-        log.info("published step %d to %s (%d bytes, max |torch - onnxruntime| = %.2e)",
-                 step, self.dir / LATEST, len(data), diff)
+        log.info(
+            "published step %d to %s (%d bytes, max |torch - onnxruntime| = %.2e)",
+            step,
+            self.dir / LATEST,
+            len(data),
+            diff,
+        )
         return diff
 
     def snapshots(self) -> list[int]:
@@ -164,7 +191,7 @@ class Publisher:
 
     def prune(self) -> None:
         steps = self.snapshots()
-        recent = set(steps[-self.keep:])
+        recent = set(steps[-self.keep :])
         for s in steps:
             if s not in recent and s % self.milestone_interval != 0:
                 (self.dir / snapshot_name(s)).unlink(missing_ok=True)

@@ -7,8 +7,13 @@ import torch
 import torch.nn.functional as F
 
 
-def alphazero_loss(policy_logits: torch.Tensor, value: torch.Tensor, target_policy: torch.Tensor,
-                   target_value: torch.Tensor, value_weight: float = 1.0) -> dict[str, torch.Tensor]:
+def alphazero_loss(
+    policy_logits: torch.Tensor,
+    value: torch.Tensor,
+    target_policy: torch.Tensor,
+    target_value: torch.Tensor,
+    value_weight: float = 1.0,
+) -> dict[str, torch.Tensor]:
     """
     Args:
         policy_logits: (B, A) raw logits.
@@ -25,5 +30,9 @@ def alphazero_loss(policy_logits: torch.Tensor, value: torch.Tensor, target_poli
     value_loss = F.mse_loss(value.squeeze(1), target_value)
     with torch.no_grad():
         entropy = -(logp.exp() * logp).sum(dim=1).mean()
-    return {"total": policy_loss + value_weight * value_loss, "policy": policy_loss,
-            "value": value_loss, "entropy": entropy}
+    return {
+        "total": policy_loss + value_weight * value_loss,
+        "policy": policy_loss,
+        "value": value_loss,
+        "entropy": entropy,
+    }

@@ -60,8 +60,7 @@ class ResNet(nn.Module):
     def __init__(self, obs_shape: tuple[int, int, int], num_actions: int, blocks: int, channels: int):
         super().__init__()
         C, H, W = obs_shape
-        self.stem = nn.Sequential(nn.Conv2d(C, channels, 3, padding=1, bias=False),
-                                  nn.BatchNorm2d(channels), nn.ReLU())
+        self.stem = nn.Sequential(nn.Conv2d(C, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels), nn.ReLU())
         self.tower = nn.Sequential(*[ResBlock(channels) for _ in range(blocks)])
         self.policy_conv = nn.Sequential(nn.Conv2d(channels, 2, 1, bias=False), nn.BatchNorm2d(2), nn.ReLU())
         self.policy_fc = nn.Linear(2 * H * W, num_actions)
@@ -142,8 +141,13 @@ def build_model(size: str, obs_shape: tuple[int, int, int], num_actions: int) ->
 
 
 def model_config_dict(size: str, obs_shape, num_actions: int) -> dict:
-    return {"size": size, "arch": arch_name(size), **asdict(MODEL_SIZES[size]),
-            "obs_shape": list(obs_shape), "num_actions": num_actions}
+    return {
+        "size": size,
+        "arch": arch_name(size),
+        **asdict(MODEL_SIZES[size]),
+        "obs_shape": list(obs_shape),
+        "num_actions": num_actions,
+    }
 
 
 def count_params(model: nn.Module) -> int:

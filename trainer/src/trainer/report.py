@@ -174,9 +174,15 @@ def write_report(run: RunData, out_dir: str | Path) -> Path:
         fig.savefig(out / "elo.png", dpi=110)
         plt.close(fig)
         best = max(ratings, key=lambda r: r["elo"])
-        lines += ["## Elo", "", "![Elo against step and time](elo.png)", "",
-                  f"Highest rated snapshot: version {best['version']}, Elo {best['elo']:.0f} "
-                  f"[{best['elo_lo']:.0f}, {best['elo_hi']:.0f}] over {best.get('games', '?')} games.", ""]
+        lines += [
+            "## Elo",
+            "",
+            "![Elo against step and time](elo.png)",
+            "",
+            f"Highest rated snapshot: version {best['version']}, Elo {best['elo']:.0f} "
+            f"[{best['elo_lo']:.0f}, {best['elo_hi']:.0f}] over {best.get('games', '?')} games.",
+            "",
+        ]
     else:
         lines += ["## Elo", "", "No ratings yet (evaluation.json is missing or empty).", ""]
 
@@ -187,10 +193,15 @@ def write_report(run: RunData, out_dir: str | Path) -> Path:
         table = ["| opponent | latest version | W | D | L | score |", "|---|---|---|---|---|---|"]
         for o in opponents:
             pts = sorted((v, w) for (v, oo), w in run.matches.items() if oo == o)
-            ax.plot([v for v, _ in pts], [(w + d / 2) / max(w + d + l, 1) for _, (w, d, l) in pts],
-                    marker="o", ms=3, label=o)
-            v, (w, d, l) = pts[-1]
-            table.append(f"| {o} | {v} | {w} | {d} | {l} | {(w + d / 2) / max(w + d + l, 1):.3f} |")
+            ax.plot(
+                [v for v, _ in pts],
+                [(w + d / 2) / max(w + d + lost, 1) for _, (w, d, lost) in pts],
+                marker="o",
+                ms=3,
+                label=o,
+            )
+            v, (w, d, lost) = pts[-1]
+            table.append(f"| {o} | {v} | {w} | {d} | {lost} | {(w + d / 2) / max(w + d + lost, 1):.3f} |")
         ax.set_xlabel("model version (step)")
         ax.set_ylabel("score (draw = ½)")
         ax.set_ylim(-0.02, 1.02)
@@ -212,8 +223,15 @@ def write_report(run: RunData, out_dir: str | Path) -> Path:
         phases = sorted({phase for phase, _ in run.accuracy})
         colour = {ph: plt.get_cmap("tab10")(i % 10) for i, ph in enumerate(phases)}
         for (phase, mode), pts in sorted(run.accuracy.items()):
-            ax.plot([p[0] for p in pts], [100 * p[1] for p in pts], marker="o", ms=3, color=colour[phase],
-                    linestyle="-" if mode == "search" else "--", label=f"{phase} ({mode})")
+            ax.plot(
+                [p[0] for p in pts],
+                [100 * p[1] for p in pts],
+                marker="o",
+                ms=3,
+                color=colour[phase],
+                linestyle="-" if mode == "search" else "--",
+                label=f"{phase} ({mode})",
+            )
             v, rate, n = pts[-1]
             table.append(f"| {phase} | {mode} | {v} | {n} | {100 * rate:.1f}% |")
         ax.set_xlabel("model version (step)")
@@ -225,8 +243,11 @@ def write_report(run: RunData, out_dir: str | Path) -> Path:
         plt.close(fig)
         lines += ["## Perfect-play error rates", "", "![error rates](accuracy.png)", "", *table, ""]
     else:
-        why = ("Othello is not solved, so it has no perfect-play benchmark."
-               if game == "othello" else "No accuracy measurements yet.")
+        why = (
+            "Othello is not solved, so it has no perfect-play benchmark."
+            if game == "othello"
+            else "No accuracy measurements yet."
+        )
         lines += ["## Perfect-play error rates", "", why, ""]
 
     md = out / "REPORT.md"

@@ -41,7 +41,7 @@ class GameSpec:
         return self.rows * self.cols
 
     @classmethod
-    def from_json(cls, text: str) -> "GameSpec":
+    def from_json(cls, text: str) -> GameSpec:
         try:
             d = json.loads(text)
         except json.JSONDecodeError as e:
@@ -52,11 +52,11 @@ class GameSpec:
         missing = [k for k in need if k not in d]
         if missing:
             raise SpecError(f"game spec lacks {', '.join(missing)}")
-        rows, cols, chans, na = (int(d["rows"]), int(d["cols"]), int(d["obs_channels"]),
-                                 int(d["num_actions"]))
+        rows, cols, chans, na = (int(d["rows"]), int(d["cols"]), int(d["obs_channels"]), int(d["num_actions"]))
         if min(rows, cols, chans, na) < 1:
-            raise SpecError(f"game spec has a non-positive size: rows={rows} cols={cols} "
-                            f"obs_channels={chans} num_actions={na}")
+            raise SpecError(
+                f"game spec has a non-positive size: rows={rows} cols={cols} obs_channels={chans} num_actions={na}"
+            )
         syms = d["symmetries"]
         if not isinstance(syms, list) or not syms:
             raise SpecError("game spec needs at least the identity symmetry")

@@ -16,8 +16,17 @@ from .fsutil import atomic_write
 log = logging.getLogger(__name__)
 
 STATUSES = ("waiting_for_data", "training", "paused")
-HISTORY_KEYS = ("policy_loss", "value_loss", "total_loss", "policy_entropy", "learning_rate",
-                "samples_per_s", "buffer_size", "games_in_db", "model_version")
+HISTORY_KEYS = (
+    "policy_loss",
+    "value_loss",
+    "total_loss",
+    "policy_entropy",
+    "learning_rate",
+    "samples_per_s",
+    "buffer_size",
+    "games_in_db",
+    "model_version",
+)
 
 
 def clean(value: Any) -> Any:
@@ -50,9 +59,19 @@ class Stats:
         self.lock = threading.Lock()
         self.started_at = time.time()
         self.current: dict[str, Any] = {
-            "game": game, "step": 0, "model_version": None, "status": "waiting_for_data",
-            "policy_loss": None, "value_loss": None, "total_loss": None, "policy_entropy": None,
-            "learning_rate": None, "batch_size": None, "samples_per_s": 0.0, "buffer_size": 0, "games_in_db": 0,
+            "game": game,
+            "step": 0,
+            "model_version": None,
+            "status": "waiting_for_data",
+            "policy_loss": None,
+            "value_loss": None,
+            "total_loss": None,
+            "policy_entropy": None,
+            "learning_rate": None,
+            "batch_size": None,
+            "samples_per_s": 0.0,
+            "buffer_size": 0,
+            "games_in_db": 0,
             "newest_data_age_s": None,
         }
         self.history: list[dict] = []

@@ -56,13 +56,15 @@ def resolve_config(game: str, data_dir: str, overrides: dict[str, Any]) -> tuple
     payload, path = ckpt
     saved = payload["config"]
     if saved.get("game") != game:
-        raise CheckpointError(f"{path} belongs to a {saved.get('game')!r} run but --game is {game!r}; "
-                              f"a data folder belongs to one game")
+        raise CheckpointError(
+            f"{path} belongs to a {saved.get('game')!r} run but --game is {game!r}; a data folder belongs to one game"
+        )
     for key in RUN_IDENTITY_KEYS:
         if key in overrides and overrides[key] != saved.get(key):
             raise CheckpointError(
                 f"{path} was trained with {key}={saved.get(key)!r} but {key}={overrides[key]!r} was "
-                f"asked for; use a new --data-dir for a new {key}, or drop the override to resume")
+                f"asked for; use a new --data-dir for a new {key}, or drop the override to resume"
+            )
     return build_config(game, overrides, base=saved), ckpt
 
 
@@ -109,8 +111,14 @@ class Trainer:
     def run(self) -> int:
         cfg = self.cfg
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        log.info("training %s in %s on %s with %d torch thread(s); config:\n%s",
-                 cfg.game, self.data_dir.resolve(), self.device, cfg.threads, format_config(cfg))
+        log.info(
+            "training %s in %s on %s with %d torch thread(s); config:\n%s",
+            cfg.game,
+            self.data_dir.resolve(),
+            self.device,
+            cfg.threads,
+            format_config(cfg),
+        )
         torch.set_num_threads(cfg.threads)
         try:
             torch.set_num_interop_threads(1)
@@ -125,9 +133,14 @@ class Trainer:
             if cfg.control_port:
                 self.api = ApiServer(self.control, cfg.control_host, cfg.control_port)
                 self.api.start()
-            self.db = open_when_ready(self.data_dir / DB_NAME, cfg.game, self.watcher,
-                                      self.stop_requested.is_set, cfg.wait_timeout_s,
-                                      on_wait=self._idle_while_no_db)
+            self.db = open_when_ready(
+                self.data_dir / DB_NAME,
+                cfg.game,
+                self.watcher,
+                self.stop_requested.is_set,
+                cfg.wait_timeout_s,
+                on_wait=self._idle_while_no_db,
+            )
             if self.db is None:
                 return 0
             self._build()
@@ -147,8 +160,13 @@ class Trainer:
 
     def _build(self) -> None:
         cfg, spec = self.cfg, self.db.spec
-        log.info("replay.db: %s, obs %s, %d actions, %d symmetries", spec.name, spec.obs_shape,
-                 spec.num_actions, len(spec.sym_cells))
+        log.info(
+            "replay.db: %s, obs %s, %d actions, %d symmetries",
+            spec.name,
+            spec.obs_shape,
+            spec.num_actions,
+            len(spec.sym_cells),
+        )
         self.arch = arch_name(cfg.model)
         self.model_config = model_config_dict(cfg.model, spec.obs_shape, spec.num_actions)
         torch.manual_seed(cfg.seed)
@@ -159,12 +177,16 @@ class Trainer:
         if self._resume is not None:
             payload, path = self._resume
             saved_mc = payload["model_config"]
-            if (saved_mc.get("obs_shape") != list(spec.obs_shape) or saved_mc.get("num_actions") != spec.num_actions
-                    or saved_mc.get("size") != cfg.model):
+            if (
+                saved_mc.get("obs_shape") != list(spec.obs_shape)
+                or saved_mc.get("num_actions") != spec.num_actions
+                or saved_mc.get("size") != cfg.model
+            ):
                 raise CheckpointError(
                     f"{path} is stale: it was trained for {saved_mc} but replay.db has obs "
                     f"{list(spec.obs_shape)} and {spec.num_actions} actions. Move the checkpoints "
-                    f"folder away to start afresh.")
+                    f"folder away to start afresh."
+                )
             self.model.load_state_dict(payload["model"])
             self.optimizer.load_state_dict(payload["optimizer"])
             restore_rng(payload["rng"], self.np_rng)
@@ -180,20 +202,37 @@ class Trainer:
         # checkpoints and ONNX export keep working on the plain module (exporting a
         # compiled wrapper would trace through dynamo's guards, or fail outright).
         self.train_forward = torch.compile(self.model) if cfg.compile else self.model
-        log.info("precision: %s; torch.compile: %s; gradient accumulation: %d micro-batch(es) per step",
-                 "bf16 autocast" if self.use_bf16 else "fp32", "on" if cfg.compile else "off",
-                 cfg.grad_accum_steps)
-        self.publisher = Publisher(self.data_dir, spec, self.arch, cfg.export_tolerance,
-                                   cfg.keep_snapshots, cfg.milestone_interval, cfg.onnx_exporter)
+        log.info(
+            "precision: %s; torch.compile: %s; gradient accumulation: %d micro-batch(es) per step",
+            "bf16 autocast" if self.use_bf16 else "fp32",
+            "on" if cfg.compile else "off",
+            cfg.grad_accum_steps,
+        )
+        self.publisher = Publisher(
+            self.data_dir,
+            spec,
+            self.arch,
+            cfg.export_tolerance,
+            cfg.keep_snapshots,
+            cfg.milestone_interval,
+            cfg.onnx_exporter,
+        )
         published = self.publisher.published_step()
         if published is not None:
             self.last_published_step = published if published <= self.step else -1
             if published > self.step:
-                log.warning("models/latest.onnx is at step %d but training resumes at step %d: the "
-                            "next published model will carry a lower step", published, self.step)
+                log.warning(
+                    "models/latest.onnx is at step %d but training resumes at step %d: the "
+                    "next published model will carry a lower step",
+                    published,
+                    self.step,
+                )
         self.stats.resume(self.step)
-        self.stats.update(step=self.step, learning_rate=lr_at(self.step, cfg),
-                          model_version=published if published is not None and published <= self.step else None)
+        self.stats.update(
+            step=self.step,
+            learning_rate=lr_at(self.step, cfg),
+            model_version=published if published is not None and published <= self.step else None,
+        )
 
     def _shutdown(self) -> None:
         if self.progress is not None:
@@ -204,9 +243,13 @@ class Trainer:
                     try:
                         self.save_checkpoint()
                     except OSError as e:
-                        log.error("final checkpoint at step %d failed; the next run resumes from the newest "
-                                  "one on disk (step %s): %s", self.step,
-                                  self.last_checkpoint_step if self.last_checkpoint_step >= 0 else "none", e)
+                        log.error(
+                            "final checkpoint at step %d failed; the next run resumes from the newest "
+                            "one on disk (step %s): %s",
+                            self.step,
+                            self.last_checkpoint_step if self.last_checkpoint_step >= 0 else "none",
+                            e,
+                        )
                 if self.step != self.last_published_step and self._last_obs is not None:
                     self.publish(self._last_obs)
                 self.stats.update(step=self.step)
@@ -259,14 +302,20 @@ class Trainer:
             buffer = 0 if lo is None else hi - lo + 1
             added = credit + max(0, (hi or 0) - start_max_id)
             batch_size = cfg.batch_size
-            if buffer < cfg.min_positions or (cfg.sample_ratio > 0 and self.samples_drawn + batch_size > cfg.sample_ratio * added):
+            if buffer < cfg.min_positions or (
+                cfg.sample_ratio > 0 and self.samples_drawn + batch_size > cfg.sample_ratio * added
+            ):
                 # Once a minute at most: held to its sample ratio, the trainer waits after
                 # every game's worth of steps, and a line each time would bury the log.
                 if self._status != "waiting_for_data" and time.monotonic() - self._last_wait_log > 60:
                     self._last_wait_log = time.monotonic()
                     if buffer >= cfg.min_positions:
-                        log.info("sample ratio %.3g reached (%d samples / %d positions): waiting for new games",
-                                 cfg.sample_ratio, self.samples_drawn, added)
+                        log.info(
+                            "sample ratio %.3g reached (%d samples / %d positions): waiting for new games",
+                            cfg.sample_ratio,
+                            self.samples_drawn,
+                            added,
+                        )
                     else:
                         log.info("waiting for data: %d of min_positions=%d", buffer, cfg.min_positions)
                 self.stats.update(buffer_size=buffer)
@@ -286,8 +335,11 @@ class Trainer:
             losses, lr = self.train_step(batch)
             # learning_rate is always the LR of the next update, lr_at(step): a reader of
             # /status can check it against the schedule, and a resumed run reports the same.
-            self.stats.update(step=self.step, learning_rate=lr_at(self.step, cfg),  # model_version never runs ahead of step
-                              batch_size=batch_size)
+            self.stats.update(
+                step=self.step,
+                learning_rate=lr_at(self.step, cfg),  # model_version never runs ahead of step
+                batch_size=batch_size,
+            )
             self.samples_drawn += batch_size
             rate_samples += batch_size
             self._last_obs = batch.obs[:64]
@@ -307,16 +359,25 @@ class Trainer:
                     # A full or read-only disk: checkpoints are written atomically, so the
                     # previous one stays whole. Losing the run over it would be worse than
                     # training on and trying again at the next interval.
-                    log.error("checkpoint at step %d failed, the previous one (step %s) stays valid; "
-                              "retrying at the next interval: %s", self.step,
-                              self.last_checkpoint_step if self.last_checkpoint_step >= 0 else "none", e)
+                    log.error(
+                        "checkpoint at step %d failed, the previous one (step %s) stays valid; "
+                        "retrying at the next interval: %s",
+                        self.step,
+                        self.last_checkpoint_step if self.last_checkpoint_step >= 0 else "none",
+                        e,
+                    )
             if self.step % cfg.stats_interval == 0:
                 elapsed = time.monotonic() - rate_t
                 sps = rate_samples / elapsed if elapsed > 0 else 0.0
                 rate_t, rate_samples = time.monotonic(), 0
-                self.stats.update(step=self.step, policy_loss=losses["policy"], value_loss=losses["value"],
-                                  total_loss=losses["total"], policy_entropy=losses["entropy"],
-                                  samples_per_s=round(sps, 1))
+                self.stats.update(
+                    step=self.step,
+                    policy_loss=losses["policy"],
+                    value_loss=losses["value"],
+                    total_loss=losses["total"],
+                    policy_entropy=losses["entropy"],
+                    samples_per_s=round(sps, 1),
+                )
                 db_stats = self._refresh_db_stats(write=False)
                 self.stats.record()
                 self._write_stats()
@@ -324,8 +385,10 @@ class Trainer:
                     last_log = time.monotonic()
                     log.info(self._progress_line(losses, sps, db_stats))
             if progress is not None:
-                progress.update(progress.task_ids[0], description=self._progress_line(
-                    losses, self.stats.current["samples_per_s"], db_stats))
+                progress.update(
+                    progress.task_ids[0],
+                    description=self._progress_line(losses, self.stats.current["samples_per_s"], db_stats),
+                )
 
     def train_step(self, batch) -> tuple[dict[str, float], float]:
         """One optimizer update on `batch`, split into `grad_accum_steps` micro-batches.
@@ -346,8 +409,9 @@ class Trainer:
         opt.zero_grad(set_to_none=True)
         totals: dict[str, torch.Tensor] = {}
         finite = True
-        for o, p, v in zip(obs.tensor_split(parts), target_policy.tensor_split(parts),
-                           target_value.tensor_split(parts)):
+        for o, p, v in zip(
+            obs.tensor_split(parts), target_policy.tensor_split(parts), target_value.tensor_split(parts), strict=True
+        ):
             with self._autocast():
                 policy_logits, value = self.train_forward(o)
             # The loss in fp32: a bf16 log_softmax rounds away the small probabilities
@@ -412,8 +476,9 @@ class Trainer:
             log.warning("replay.db busy: %s", e)
             return None
         age = None if st.newest_created_at is None else max(0.0, time.time() - st.newest_created_at)
-        self.stats.update(buffer_size=st.buffer_size, games_in_db=st.games,
-                          newest_data_age_s=None if age is None else round(age, 2))
+        self.stats.update(
+            buffer_size=st.buffer_size, games_in_db=st.games, newest_data_age_s=None if age is None else round(age, 2)
+        )
         if write:
             self._write_stats()
         return st
@@ -437,8 +502,13 @@ class Trainer:
             return None
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                            console=self.console, transient=False)
+        progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=False,
+        )
         progress.add_task("starting", total=None)
         progress.start()
         return progress
@@ -446,6 +516,9 @@ class Trainer:
     def _progress_line(self, losses: dict[str, float], sps: float, db_stats) -> str:
         buf = db_stats.buffer_size if db_stats is not None else 0
         version = self.stats.current["model_version"]
-        return (f"step {self.step} | lr {lr_at(self.step, self.cfg):.2e} | {sps:,.0f} samples/s | buffer {buf:,} | loss {losses['total']:.3f} "
-                f"(policy {losses['policy']:.3f}, value {losses['value']:.3f}, entropy "
-                f"{losses['entropy']:.2f}) | published {'-' if version is None else version}")
+        return (
+            f"step {self.step} | lr {lr_at(self.step, self.cfg):.2e} | {sps:,.0f} samples/s | buffer {buf:,} | "
+            f"loss {losses['total']:.3f} "
+            f"(policy {losses['policy']:.3f}, value {losses['value']:.3f}, entropy "
+            f"{losses['entropy']:.2f}) | published {'-' if version is None else version}"
+        )
