@@ -8,7 +8,7 @@
 #   trainer   only the trainer (run the actor in another terminal)
 #
 # Options:
-#   --game NAME          tictactoe (default), connect4 or othello
+#   --game NAME          tictactoe (default), or another game of games/ (listed below)
 #   --data-dir DIR       the run's data folder (default: data); one folder = one game
 #   --port N             the actor's HTTP port (default 8080)
 #   --trainer-port N     the trainer's control API port (default 8081)
@@ -17,10 +17,11 @@
 #   --actor-args "..."   extra arguments for `actor run` (see: target/release/actor run --help)
 #   --trainer-args "..." extra arguments for `trainer train` (see: .venv/bin/trainer train --help)
 #   --skip-setup         do not check/install/build first
-#   --speedrun           TicTacToe from nothing until the full search makes no error on
-#                        any of the 4520 decision positions, then stop and print the time
-#                        (uses a new folder under data-speedrun/ unless --data-dir is given,
-#                        which must then be empty; gives up after 30 minutes)
+#   --speedrun           train from nothing until the full search makes no error on any
+#                        decision position (TicTacToe: all 4520), then stop and print the
+#                        time; for the games listed below (uses a new folder under
+#                        data-speedrun/ unless --data-dir is given, which must then be
+#                        empty; gives up after 30 minutes)
 #   -h, --help           this text
 #
 # First run on a fresh clone installs the Python venv (.venv, with PyTorch), builds
@@ -45,8 +46,54 @@ SETUP=1
 SPEEDRUN=0
 DATA_DIR_GIVEN=0
 
-usage() { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { printf 'start_training: %s\n' "$*" >&2; exit 1; }
+
+# The games are the folders of games/ that hold a profile.toml (games/README.md).
+GAMES_DIR="$ROOT/games"
+GAMES=()
+for profile in "$GAMES_DIR"/*/profile.toml; do
+  [ -f "$profile" ] && GAMES+=("$(basename "$(dirname "$profile")")")
+done
+say_list() { # a b c -> "a, b or c"
+  [ $# -gt 0 ] || { echo none; return; }
+  local out="$1"; shift
+  while [ $# -gt 1 ]; do out+=", $1"; shift; done
+  [ $# -eq 0 ] || out+=" or $1"
+  echo "$out"
+}
+# speedrun_allowed GAME: its profile's [start] table says speedrun = true. Read with
+# tomllib when a Python >= 3.11 is there (the venv's first), else the line itself.
+speedrun_allowed() {
+  local profile="$GAMES_DIR/$1/profile.toml" py="$ROOT/.venv/bin/python" answer
+  [ -x "$py" ] || py=python3
+  if command -v "$py" >/dev/null && "$py" -c 'import tomllib' 2>/dev/null; then
+    answer="$("$py" - "$profile" <<'PYEOF' 2>&1
+import sys, tomllib
+try:
+    with open(sys.argv[1], "rb") as f:
+        start = tomllib.load(f).get("start", {})
+except (OSError, tomllib.TOMLDecodeError) as e:
+    print(f"error: {sys.argv[1]}: {e}")
+else:
+    print("yes" if isinstance(start, dict) and start.get("speedrun") is True else "no")
+PYEOF
+)"
+    case "$answer" in
+      yes) return 0 ;;
+      no) return 1 ;;
+      *) die "cannot read the game profile: ${answer#error: }" ;;
+    esac
+  fi
+  sed -n '/^\[start\]/,/^\[/p' "$profile" | grep -Eq '^[[:space:]]*speedrun[[:space:]]*=[[:space:]]*true([[:space:]]|#|$)'
+}
+usage() {
+  sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'
+  local g speedrun=()
+  for g in "${GAMES[@]}"; do speedrun_allowed "$g" && speedrun+=("$g"); done
+  echo
+  echo "Games (the folders of games/ with a profile.toml): $(say_list "${GAMES[@]}")"
+  echo "--speedrun ([start] speedrun = true in the profile): $(say_list "${speedrun[@]}")"
+}
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -71,11 +118,17 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-case "$GAME" in tictactoe|connect4|othello) ;; *) die "unknown game '$GAME': choose tictactoe, connect4 or othello" ;; esac
+[ -f "$GAMES_DIR/$GAME/profile.toml" ] \
+  || die "unknown game '$GAME': choose $(say_list "${GAMES[@]}") (the folders of $GAMES_DIR with a profile.toml)"
 if [ "$SPEEDRUN" = 1 ]; then
-  # Perfect play is measured over every position only for TicTacToe, and only a run
-  # that starts from nothing measures the time to get there.
-  [ "$GAME" = tictactoe ] || die "--speedrun is for TicTacToe (perfect play is measured over all its positions)"
+  # A speedrun needs perfect play measured over every position, which the profile
+  # promises with [start] speedrun = true; and only a run that starts from nothing
+  # measures the time to get there.
+  if ! speedrun_allowed "$GAME"; then
+    SPEEDRUN_GAMES=()
+    for g in "${GAMES[@]}"; do speedrun_allowed "$g" && SPEEDRUN_GAMES+=("$g"); done
+    die "--speedrun is not for $GAME: it needs perfect play measured over all of a game's positions, and games/$GAME/profile.toml does not set [start] speedrun = true. It is for: $(say_list "${SPEEDRUN_GAMES[@]}")"
+  fi
   [ "$MODE" = both ] || die "--speedrun runs both processes"
   if [ "$DATA_DIR_GIVEN" = 1 ]; then
     [ -z "$(ls -A "$DATA_DIR" 2>/dev/null)" ] || die "--speedrun starts from nothing: $DATA_DIR is not empty"

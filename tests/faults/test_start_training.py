@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -200,6 +201,48 @@ def test_busy_port_is_refused(tmp_path):
         s = Script(tmp_path, "--port", str(busy))
         assert s.wait(30) != 0
     assert f"port {busy} is already in use" in s.out()
+
+
+def test_unknown_game_and_a_speedrun_the_profile_does_not_allow_are_refused(tmp_path):
+    """The games are the folders of games/ with a profile.toml, and --speedrun is for
+    those whose profile sets [start] speedrun = true; both refusals name the choices."""
+    profiles = {p.parent.name: tomllib.loads(p.read_text()) for p in (ROOT / "games").glob("*/profile.toml")}
+    speedrun = sorted(g for g, prof in profiles.items() if prof.get("start", {}).get("speedrun") is True)
+    others = sorted(set(profiles) - set(speedrun))
+    assert speedrun and others, "the shipped profiles have games with and without a speedrun"
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        # A busy --port: a script that let the game through would stop at the port check
+        # rather than start a training run.
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            sock.listen()
+            return subprocess.run(
+                [str(SCRIPT), "--skip-setup", "--data-dir", str(tmp_path / "data")]
+                + ["--port", str(sock.getsockname()[1]), *args],
+                capture_output=True,
+                text=True,
+                env=env(),
+                cwd=ROOT,
+                timeout=60,
+            )
+
+    def say_list(items: list[str]) -> str:  # as the script words a list: "a, b or c"
+        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+    r = run("--game", "chess")
+    assert r.returncode == 1
+    assert f"unknown game 'chess': choose {say_list(sorted(profiles))} " in r.stderr, r.stderr
+    r = run("--game", others[0], "--speedrun")
+    assert r.returncode == 1
+    assert f"--speedrun is not for {others[0]}" in r.stderr, r.stderr
+    assert f"games/{others[0]}/profile.toml does not set [start] speedrun = true" in r.stderr
+    assert f"It is for: {say_list(speedrun)}" in r.stderr, r.stderr
+    assert not (tmp_path / "data").exists(), "nothing may start"
+    r = subprocess.run([str(SCRIPT), "--help"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert r.returncode == 0
+    assert f"Games (the folders of games/ with a profile.toml): {say_list(sorted(profiles))}\n" in r.stdout
+    assert f"--speedrun ([start] speedrun = true in the profile): {say_list(speedrun)}\n" in r.stdout
 
 
 def fake_path(tmp: Path, drop: set[str], fakes: dict[str, str]) -> str:
