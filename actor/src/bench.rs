@@ -241,7 +241,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let kind: GameKind = cfg.game;
     let spec = kind.spec();
     let sp = &cfg.selfplay;
-    let batch = sp.games_in_flight * sp.search.leaves_per_game.max(1) as usize;
+    let batch = sp.games_in_flight * sp.search.params.leaves_per_game.max(1) as usize;
     let settings = SessionSettings { intra_threads: sp.intra_threads, device };
     let probe = NnModel::load_with(&args.model, spec, settings).with_context(|| format!("{}", args.model.display()))?;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
@@ -258,8 +258,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         cfg.threads,
         sp.intra_threads,
         sp.games_in_flight,
-        sp.search.leaves_per_game,
-        sp.search.simulations,
+        sp.search.params.leaves_per_game,
+        sp.search.params.simulations,
         if sp.max_positions_per_s > 0.0 {
             format!("{:.0}", sp.max_positions_per_s * cfg.threads as f64)
         } else {

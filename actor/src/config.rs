@@ -1,5 +1,5 @@
 //! Raw command-line arguments ([`RunArgs`], clap) → a validated [`ActorConfig`].
-//! Per-game defaults come from [`crate::mcts::game_defaults`].
+//! Per-game defaults come from [`crate::search::game_defaults`].
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -8,7 +8,9 @@ use std::time::Duration;
 use clap::Args;
 use engine_core::GameKind;
 
-use crate::mcts::{game_defaults, SearchParams};
+use crate::nn::OnnxArgs;
+use crate::profile::profile;
+use crate::search::{SearchArgs, SearchConfig, SearchParams};
 use crate::selfplay::SelfPlayConfig;
 use crate::server::ServerConfig;
 
@@ -16,6 +18,8 @@ use crate::server::ServerConfig;
 pub enum ConfigError {
     #[error(transparent)]
     UnknownGame(#[from] engine_core::UnknownGame),
+    #[error("unknown search {name:?}: known searches are {known}")]
+    UnknownSearch { name: String, known: String },
     #[error("--{flag} must be {range}, got {value}")]
     OutOfRange { flag: &'static str, range: &'static str, value: String },
     #[error("--host {0:?} is not an IP address (use 127.0.0.1, or 0.0.0.0 to listen on every interface)")]
@@ -26,14 +30,14 @@ pub enum ConfigError {
     BadTrainerUrl(String),
 }
 
-/// Flags shared by `run`, `selfplay` and `serve`. Search knobs left out take the
-/// game's defaults.
+/// Flags shared by `run`, `selfplay` and `serve`. Knobs left out take the game's
+/// defaults from its profile (`games/<name>/profile.toml`; `actor games` lists them).
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
     /// Data folder: replay.db, models/, stats.json (one folder = one game).
     #[arg(long, default_value = "data")]
     pub data_dir: PathBuf,
-    /// Game to train: tictactoe, connect4, othello.
+    /// Game to train (`actor games` lists them).
     #[arg(long, default_value = "tictactoe")]
     pub game: String,
     /// Address the HTTP server listens on.
@@ -48,11 +52,7 @@ pub struct RunArgs {
     /// The trainer's control API, proxied under /api/trainer/.
     #[arg(long, default_value = "http://127.0.0.1:8081")]
     pub trainer_url: String,
-    /// libonnxruntime.so.1.x to load (else $ORT_DYLIB_PATH, else .venv/.../onnxruntime/capi/).
-    #[arg(long)]
-    pub ort_lib: Option<PathBuf>,
-    /// Self-play worker threads [default: per game, tictactoe 1 (the trainer needs the
-    /// other core), connect4 and othello 2 (their trainers wait on data most of the time)].
+    /// Self-play worker threads [default: the game's profile].
     #[arg(long)]
     pub threads: Option<usize>,
     /// Games each worker keeps in flight (their leaves share one network batch).
@@ -61,25 +61,13 @@ pub struct RunArgs {
     /// Most leaves one game may have waiting for the network at once (virtual loss).
     #[arg(long, default_value_t = 4)]
     pub leaves_per_game: u32,
-    /// MCTS simulations per self-play move [default: per game, tictactoe 100].
+    /// Search simulations per self-play move [default: the game's profile].
     #[arg(long)]
     pub simulations: Option<u32>,
-    /// PUCT exploration constant.
-    #[arg(long, default_value_t = 1.5)]
-    pub c_puct: f32,
-    /// Root Dirichlet noise alpha [default: 10 / average legal moves of the game].
-    #[arg(long)]
-    pub dirichlet_alpha: Option<f32>,
-    /// Weight of the root noise (0 disables it).
-    #[arg(long, default_value_t = 0.25)]
-    pub dirichlet_epsilon: f32,
-    /// Unvisited children are valued at the parent's value minus this.
-    #[arg(long, default_value_t = 0.0)]
-    pub fpu_reduction: f32,
     /// Move-sampling temperature for the opening plies.
     #[arg(long, default_value_t = 1.0)]
     pub temperature: f32,
-    /// Plies played at --temperature [default: per game, tictactoe 2].
+    /// Plies played at --temperature [default: the game's profile].
     #[arg(long)]
     pub temperature_moves: Option<u32>,
     /// Temperature after the opening (0 = always the most visited move).
@@ -87,12 +75,9 @@ pub struct RunArgs {
     pub final_temperature: f32,
     /// Each self-play game starts with 0 to N uniformly random moves (not searched, not
     /// stored as training positions), so the data also holds positions that strong
-    /// play never reaches [default: per game, tictactoe 4, connect4 and othello 0].
+    /// play never reaches [default: the game's profile].
     #[arg(long)]
     pub random_opening_plies: Option<u32>,
-    /// ONNX Runtime intra-op threads per session.
-    #[arg(long, default_value_t = 1)]
-    pub intra_threads: usize,
     /// Stop self-play after this many games (default: run until stopped).
     #[arg(long)]
     pub max_games: Option<u64>,
@@ -100,19 +85,15 @@ pub struct RunArgs {
     #[arg(long)]
     pub seed: Option<u64>,
     /// Cap on self-play positions per second over all workers, so self-play leaves CPU
-    /// to the trainer on a small machine (0 = as fast as it goes) [default: per game,
-    /// tictactoe 1000, connect4 and othello none].
+    /// to the trainer on a small machine (0 = as fast as it goes) [default: the game's
+    /// profile].
     #[arg(long)]
     pub max_positions_per_s: Option<f64>,
     /// Positions self-play writes with uniform priors while the models folder has no
     /// model yet; then it waits for the trainer's first model (0 = never waits)
-    /// [default: per game, tictactoe 0 (paced anyway), connect4 20000, othello 40000].
+    /// [default: the game's profile].
     #[arg(long)]
     pub bootstrap_positions: Option<u64>,
-    /// Where self-play runs the network: cpu, or cuda (a build with `--features cuda`
-    /// and the onnxruntime-gpu library).
-    #[arg(long, default_value = "cpu")]
-    pub device: crate::nn::Device,
     /// Play with uniform priors only, never loading a model (no ONNX Runtime needed).
     #[arg(long)]
     pub no_model: bool,
@@ -133,21 +114,19 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 20)]
     pub eval_games: u32,
     /// Simulations per move of the network in evaluation games and in the accuracy
-    /// search [default: the game's play strength, tictactoe 200].
+    /// search [default: the game's play strength, from its profile].
     #[arg(long)]
     pub eval_sims: Option<u32>,
     /// Fixed opponents of each new snapshot, comma-separated: random, mcts:R,
-    /// alphabeta:D [default: per game, tictactoe random,mcts:50; connect4
-    /// random,mcts:200,alphabeta:2,alphabeta:4; othello random,mcts:200,alphabeta:2].
+    /// alphabeta:D [default: the game's profile].
     #[arg(long)]
     pub eval_baselines: Option<String>,
-    /// Random plies of each evaluation opening, played with both colours [default: per
-    /// game, tictactoe 2, connect4 and othello 4].
+    /// Random plies of each evaluation opening, played with both colours [default: the
+    /// game's profile].
     #[arg(long)]
     pub eval_openings: Option<u32>,
     /// Benchmark positions per set searched for the accuracy of the full search (the
-    /// raw network is scored on all of them) [default: per game, tictactoe all 4520,
-    /// connect4 100 of each set's 200].
+    /// raw network is scored on all of them) [default: the game's profile].
     #[arg(long)]
     pub eval_accuracy_positions: Option<usize>,
     /// continuous: self-play plays models/latest.onnx; gated: self-play plays
@@ -163,6 +142,10 @@ pub struct RunArgs {
     /// Searches /api/move runs at once.
     #[arg(long, default_value_t = 2)]
     pub max_concurrent_searches: usize,
+    #[command(flatten)]
+    pub search: SearchArgs,
+    #[command(flatten)]
+    pub onnx: OnnxArgs,
 }
 
 /// The validated settings of one actor process.
@@ -194,7 +177,8 @@ pub struct ActorConfig {
     pub server: ServerConfig,
 }
 
-fn check<T: PartialOrd + std::fmt::Display>(
+/// `value` if it lies in `lo..=hi`, else an error naming `--flag` and `range`.
+pub fn check<T: PartialOrd + std::fmt::Display>(
     flag: &'static str,
     value: T,
     lo: T,
@@ -211,51 +195,42 @@ fn check<T: PartialOrd + std::fmt::Display>(
 impl RunArgs {
     pub fn validate(&self) -> Result<ActorConfig, ConfigError> {
         let game = GameKind::from_name(&self.game)?;
-        let d = game_defaults(game.spec());
-        let threads = check("threads", self.threads.unwrap_or(d.threads), 1, 1024, "between 1 and 1024")?;
+        let d = profile(game);
+        let threads = check("threads", self.threads.unwrap_or(d.selfplay.threads), 1, 1024, "between 1 and 1024")?;
         let host: IpAddr = self.host.parse().map_err(|_| ConfigError::BadHost(self.host.clone()))?;
         if !self.trainer_url.starts_with("http://") {
             return Err(ConfigError::BadTrainerUrl(self.trainer_url.clone()));
         }
-        let f = |x: f32| x.is_finite();
-        let c_puct = check("c-puct", self.c_puct, 0.01, 100.0, "between 0.01 and 100")?;
-        let alpha = self.dirichlet_alpha.unwrap_or(d.dirichlet_alpha);
-        if !f(alpha) {
-            return Err(ConfigError::OutOfRange {
-                flag: "dirichlet-alpha",
-                range: "a finite number",
-                value: alpha.to_string(),
-            });
-        }
-        let search = SearchParams {
-            simulations: check(
-                "simulations",
-                self.simulations.unwrap_or(d.selfplay_simulations),
-                1,
-                100_000,
-                "between 1 and 100000",
-            )?,
-            c_puct,
-            dirichlet_alpha: check("dirichlet-alpha", alpha, 0.001, 100.0, "between 0.001 and 100")?,
-            dirichlet_epsilon: check("dirichlet-epsilon", self.dirichlet_epsilon, 0.0, 1.0, "between 0 and 1")?,
-            fpu_reduction: check("fpu-reduction", self.fpu_reduction, -2.0, 2.0, "between -2 and 2")?,
-            leaves_per_game: check("leaves-per-game", self.leaves_per_game, 1, 256, "between 1 and 256")?,
+        let algorithm = self.search.algorithm(d)?;
+        let search = SearchConfig {
+            algorithm: algorithm.clone(),
+            params: SearchParams {
+                simulations: check(
+                    "simulations",
+                    self.simulations.unwrap_or(d.selfplay.simulations),
+                    1,
+                    100_000,
+                    "between 1 and 100000",
+                )?,
+                leaves_per_game: check("leaves-per-game", self.leaves_per_game, 1, 256, "between 1 and 256")?,
+                root_noise: true,
+            },
         };
-        let search_for_eval = search.clone();
+        let onnx = self.onnx.validate()?;
         let selfplay = SelfPlayConfig {
             search,
             games_in_flight: check("games-in-flight", self.games_in_flight, 1, 65_536, "between 1 and 65536")?,
             temperature: check("temperature", self.temperature, 0.0, 100.0, "between 0 and 100")?,
-            temperature_moves: self.temperature_moves.unwrap_or(d.temperature_moves),
+            temperature_moves: self.temperature_moves.unwrap_or(d.selfplay.temperature_moves),
             final_temperature: check("final-temperature", self.final_temperature, 0.0, 100.0, "between 0 and 100")?,
             random_opening_plies: check(
                 "random-opening-plies",
-                self.random_opening_plies.unwrap_or(d.random_opening_plies),
+                self.random_opening_plies.unwrap_or(d.selfplay.random_opening_plies),
                 0,
                 game.spec().max_game_length as u32,
                 "at most the game's longest game",
             )?,
-            intra_threads: check("intra-threads", self.intra_threads, 1, 256, "between 1 and 256")?,
+            intra_threads: onnx.intra_threads,
             model_poll: Duration::from_millis(check(
                 "model-poll-ms",
                 self.model_poll_ms,
@@ -268,12 +243,12 @@ impl RunArgs {
             // Split evenly: each worker paces itself.
             max_positions_per_s: check(
                 "max-positions-per-s",
-                self.max_positions_per_s.unwrap_or(d.max_positions_per_s),
+                self.max_positions_per_s.unwrap_or(d.selfplay.max_positions_per_s),
                 0.0,
                 1e9,
                 "between 0 and 1e9",
             )? / threads as f64,
-            bootstrap_positions: self.bootstrap_positions.unwrap_or(d.bootstrap_positions),
+            bootstrap_positions: self.bootstrap_positions.unwrap_or(d.selfplay.bootstrap_positions),
         };
         let gating = match self.gating.as_str() {
             "gated" => crate::eval::evaluator::GatingMode::Gated,
@@ -290,21 +265,19 @@ impl RunArgs {
             });
         }
         let eval = if eval_share > 0.0 {
-            let baselines = match &self.eval_baselines {
-                None => crate::eval::evaluator::default_baselines(game),
-                Some(text) => text
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|t| !t.is_empty())
-                    .map(|t| match crate::eval::players::PlayerSpec::parse(t, &self.data_dir, game.name(), 50) {
-                        Ok(crate::eval::players::PlayerSpec::Model(_)) => {
-                            Err(ConfigError::BadBaseline(format!("{t:?}: baselines are random, mcts:R or alphabeta:D")))
-                        }
-                        Ok(p) => Ok(p),
-                        Err(e) => Err(ConfigError::BadBaseline(e.to_string())),
-                    })
-                    .collect::<Result<_, _>>()?,
-            };
+            let text = self.eval_baselines.clone().unwrap_or_else(|| d.eval.baselines.join(","));
+            let baselines = text
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(|t| match crate::eval::players::PlayerSpec::parse(t, &self.data_dir, game.name(), 50) {
+                    Ok(crate::eval::players::PlayerSpec::Model(_)) => {
+                        Err(ConfigError::BadBaseline(format!("{t:?}: baselines are random, mcts:R or alphabeta:D")))
+                    }
+                    Ok(p) => Ok(p),
+                    Err(e) => Err(ConfigError::BadBaseline(e.to_string())),
+                })
+                .collect::<Result<_, _>>()?;
             Some(crate::eval::evaluator::EvalConfig {
                 share: eval_share,
                 games: check("eval-games", self.eval_games, 2, 100_000, "between 2 and 100000")?,
@@ -312,23 +285,22 @@ impl RunArgs {
                 gate_threshold: check("gate-threshold", self.gate_threshold, 0.0, 1.0, "between 0 and 1")?,
                 gate_games: check("gate-games", self.gate_games, 1, 100_000, "between 1 and 100000")?,
                 baselines,
-                search: SearchParams {
-                    simulations: check(
-                        "eval-sims",
-                        self.eval_sims.unwrap_or(d.play_simulations),
-                        1,
-                        100_000,
-                        "between 1 and 100000",
-                    )?,
-                    dirichlet_epsilon: 0.0,
-                    leaves_per_game: 8,
-                    ..search_for_eval.clone()
+                search: SearchConfig {
+                    algorithm: algorithm.clone(),
+                    params: SearchParams {
+                        simulations: check(
+                            "eval-sims",
+                            self.eval_sims.unwrap_or(d.play.simulations),
+                            1,
+                            100_000,
+                            "between 1 and 100000",
+                        )?,
+                        leaves_per_game: 8,
+                        root_noise: false,
+                    },
                 },
-                opening_plies: self.eval_openings.unwrap_or(crate::eval::evaluator::default_opening_plies(game)),
-                accuracy_positions: self.eval_accuracy_positions.unwrap_or(match game {
-                    GameKind::TicTacToe => usize::MAX,
-                    _ => 100,
-                }),
+                opening_plies: self.eval_openings.unwrap_or(d.eval.opening_plies),
+                accuracy_positions: self.eval_accuracy_positions.unwrap_or(d.eval.accuracy_positions()),
                 poll: Duration::from_secs(2),
                 seed: selfplay.seed ^ 0x5EED_E7A1,
             })
@@ -341,11 +313,11 @@ impl RunArgs {
             game,
             data_dir: self.data_dir.clone(),
             addr: SocketAddr::new(host, self.port),
-            ort_lib: self.ort_lib.clone(),
+            ort_lib: onnx.ort_lib.clone(),
             threads,
             selfplay,
             no_model: self.no_model,
-            device: self.device,
+            device: onnx.device,
             log_interval: Duration::from_secs(check(
                 "log-interval",
                 self.log_interval,
@@ -366,8 +338,7 @@ impl RunArgs {
                     256,
                     "between 1 and 256",
                 )?,
-                c_puct,
-                fpu_reduction: self.fpu_reduction,
+                algorithm,
                 rollouts: 1,
             },
         })
@@ -385,6 +356,14 @@ mod tests {
         run: RunArgs,
     }
 
+    fn puct(c: &SearchConfig) -> &crate::search::puct::PuctParams {
+        #[allow(unreachable_patterns)] // one arm per algorithm; only PUCT is asked for here
+        match &c.algorithm {
+            crate::search::Algorithm::Puct(p) => p,
+            other => panic!("not PUCT: {other:?}"),
+        }
+    }
+
     fn parse(args: &[&str]) -> Result<ActorConfig, ConfigError> {
         let mut v = vec!["actor"];
         v.extend_from_slice(args);
@@ -395,14 +374,15 @@ mod tests {
     fn defaults_follow_the_game() {
         let c = parse(&[]).unwrap();
         assert_eq!(c.game, GameKind::TicTacToe);
-        assert_eq!(c.selfplay.search.simulations, 100);
-        assert!((c.selfplay.search.dirichlet_alpha - 2.0).abs() < 1e-6);
+        assert_eq!(c.selfplay.search.params.simulations, 100);
+        assert!(c.selfplay.search.params.root_noise);
+        assert!((puct(&c.selfplay.search).dirichlet_alpha - 2.0).abs() < 1e-6);
         assert_eq!(c.addr.to_string(), "127.0.0.1:8080");
         assert_eq!(c.server.trainer_url, "http://127.0.0.1:8081");
         let c = parse(&["--simulations", "50", "--dirichlet-alpha", "0.3", "--trainer-url", "http://localhost:9000/"])
             .unwrap();
-        assert_eq!(c.selfplay.search.simulations, 50);
-        assert_eq!(c.selfplay.search.dirichlet_alpha, 0.3);
+        assert_eq!(c.selfplay.search.params.simulations, 50);
+        assert_eq!(puct(&c.selfplay.search).dirichlet_alpha, 0.3);
         assert_eq!(c.server.trainer_url, "http://localhost:9000");
     }
 
@@ -432,6 +412,8 @@ mod tests {
             (&["--host", "my host"][..], "--host"),
             (&["--trainer-url", "ftp://x"][..], "--trainer-url"),
             (&["--c-puct", "NaN"][..], "--c-puct"),
+            (&["--leaves-per-game", "0"][..], "--leaves-per-game"),
+            (&["--intra-threads", "0"][..], "--intra-threads"),
             (&["--eval-share", "2"][..], "--eval-share"),
             (&["--eval-baselines", "random,alphabeta:2"][..], "alpha-beta has no evaluation for tictactoe"),
             (&["--eval-baselines", "latest"][..], "--eval-baselines"),
@@ -451,7 +433,7 @@ mod tests {
         assert_eq!(c.gating, GatingMode::Continuous);
         let e = c.eval.unwrap();
         assert_eq!(e.baselines, vec![PlayerSpec::Random, PlayerSpec::Mcts(50)]);
-        assert_eq!((e.search.simulations, e.search.dirichlet_epsilon, e.share), (200, 0.0, 0.15));
+        assert_eq!((e.search.params.simulations, e.search.params.root_noise, e.share), (200, false, 0.15));
         let c = parse(&["--game", "connect4", "--gating", "gated", "--eval-baselines", "random, alphabeta:3"]).unwrap();
         assert_eq!(c.gating, GatingMode::Gated);
         assert_eq!(c.eval.unwrap().baselines, vec![PlayerSpec::Random, PlayerSpec::AlphaBeta(3)]);

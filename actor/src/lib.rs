@@ -1,14 +1,15 @@
 #![recursion_limit = "512"]
-//! Cartridge actor. Modules in dependency order (see README.md):
-//! [`mcts`] → [`nn`] → [`selfplay`] → [`store`] → [`eval`] → [`server`] → [`play`] → [`config`], [`bench`], [`cli`].
+//! Cartridge actor. Modules in dependency order (docs/ARCHITECTURE.md):
+//! [`profile`] → [`search`] → [`nn`] → [`telemetry`]… [`selfplay`] → [`store`] → [`eval`] → [`server`] → [`play`] → [`config`], [`bench`], [`cli`].
 
 pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod eval;
-pub mod mcts;
 pub mod nn;
 pub mod play;
+pub mod profile;
+pub mod search;
 pub mod selfplay;
 pub mod server;
 pub mod store;

@@ -15,7 +15,7 @@ use ort::environment::Environment;
 use ort::session::Session;
 use ort::value::TensorRef;
 
-use crate::mcts::{EvalOutput, Evaluator, MctsError};
+use crate::search::{EvalOutput, Evaluator, SearchError};
 
 /// How to get the library. `ort` is built with the `api-22` feature, so ONNX Runtime
 /// 1.22 or newer loads (the wheel ships 1.31); `ort` refuses older ones with a message
@@ -84,6 +84,42 @@ pub struct SessionSettings {
 impl SessionSettings {
     pub fn cpu(intra_threads: usize) -> SessionSettings {
         SessionSettings { intra_threads, device: Device::Cpu }
+    }
+}
+
+/// The ONNX Runtime flags of every command that runs a network (declared once,
+/// flattened into each).
+#[derive(clap::Args, Clone, Debug)]
+pub struct OnnxArgs {
+    /// libonnxruntime.so.1.x to load (else $ORT_DYLIB_PATH, else .venv/.../onnxruntime/capi/).
+    #[arg(long)]
+    pub ort_lib: Option<PathBuf>,
+    /// ONNX Runtime intra-op threads per session.
+    #[arg(long, default_value_t = 1)]
+    pub intra_threads: usize,
+    /// Where the network runs: cpu, or cuda (a build with `--features cuda` and the
+    /// onnxruntime-gpu library).
+    #[arg(long, default_value = "cpu")]
+    pub device: Device,
+}
+
+impl OnnxArgs {
+    /// The flags with their ranges checked.
+    pub fn validate(&self) -> Result<OnnxArgs, crate::config::ConfigError> {
+        crate::config::check("intra-threads", self.intra_threads, 1, 256, "between 1 and 256")?;
+        Ok(self.clone())
+    }
+
+    /// Session settings for models these flags load.
+    pub fn session(&self) -> SessionSettings {
+        SessionSettings { intra_threads: self.intra_threads, device: self.device }
+    }
+
+    /// Loads ONNX Runtime (and checks the device) before any model is loaded.
+    pub fn init(&self) -> Result<PathBuf, NnError> {
+        let lib = init_runtime(self.ort_lib.as_deref())?;
+        check_device(self.device)?;
+        Ok(lib)
     }
 }
 
@@ -402,8 +438,8 @@ impl NnModel {
 pub struct NnEvaluator(pub Arc<NnModel>);
 
 impl<G: Game> Evaluator<G> for NnEvaluator {
-    fn evaluate(&mut self, states: &[G], obs: &[f32]) -> Result<EvalOutput, MctsError> {
-        self.0.run(obs, states.len()).map_err(|e| MctsError::Evaluator(e.to_string()))
+    fn evaluate(&mut self, states: &[G], obs: &[f32]) -> Result<EvalOutput, SearchError> {
+        self.0.run(obs, states.len()).map_err(|e| SearchError::Evaluator(e.to_string()))
     }
 
     fn model_version(&self) -> Option<i64> {

@@ -17,12 +17,14 @@ use engine_core::{with_game, Action, Game, GameKind, Outcome, Player};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::mcts::{game_defaults, run_search, RolloutEvaluator, SearchParams};
-use crate::nn::{NnEvaluator, NnModel};
+use crate::config::{check, ConfigError};
+use crate::nn::{NnEvaluator, NnModel, OnnxArgs};
+use crate::profile::profile;
+use crate::search::{choose_move, run_search, RolloutEvaluator, SearchArgs, SearchConfig, SearchParams};
 
 #[derive(Args, Debug)]
 pub struct PlayArgs {
-    /// Game: tictactoe, connect4, othello.
+    /// Game (`actor games` lists them).
     #[arg(long, default_value = "tictactoe")]
     pub game: String,
     /// The bot's network: a model file, `latest` (DATA_DIR/models/latest.onnx, or random
@@ -38,15 +40,43 @@ pub struct PlayArgs {
     /// Who moves first.
     #[arg(long, value_enum, default_value_t = First::Human)]
     pub first: First,
-    /// PUCT exploration constant.
-    #[arg(long, default_value_t = 1.5)]
-    pub c_puct: f32,
-    /// libonnxruntime.so.1.x to load (else $ORT_DYLIB_PATH, else .venv/.../onnxruntime/capi/).
-    #[arg(long)]
-    pub ort_lib: Option<PathBuf>,
-    /// Seed for the random playouts (default: from the OS).
+    /// Seed for the random playouts and tie-breaks (default: from the OS).
     #[arg(long)]
     pub seed: Option<u64>,
+    #[command(flatten)]
+    pub search: SearchArgs,
+    #[command(flatten)]
+    pub onnx: OnnxArgs,
+}
+
+/// The validated settings of `actor play`.
+#[derive(Clone, Debug)]
+pub struct PlayConfig {
+    pub game: GameKind,
+    /// The bot's search (no root noise).
+    pub search: SearchConfig,
+    pub onnx: OnnxArgs,
+    pub human: Player,
+    pub seed: u64,
+}
+
+impl PlayArgs {
+    pub fn validate(&self) -> Result<PlayConfig, ConfigError> {
+        let game = GameKind::from_name(&self.game)?;
+        let d = profile(game);
+        let sims = check("sims", self.sims.unwrap_or(d.play.simulations), 1, 1_000_000, "between 1 and 1000000")?;
+        Ok(PlayConfig {
+            game,
+            search: SearchConfig {
+                algorithm: self.search.algorithm(d)?,
+                // No noise and no temperature: the bot plays its best move.
+                params: SearchParams { simulations: sims, leaves_per_game: 8, root_noise: false },
+            },
+            onnx: self.onnx.validate()?,
+            human: if self.first == First::Human { Player::First } else { Player::Second },
+            seed: self.seed.unwrap_or_else(rand::random),
+        })
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -65,7 +95,7 @@ enum Brain {
 struct Bot {
     brain: Brain,
     about: String,
-    params: SearchParams,
+    search: SearchConfig,
 }
 
 /// Resolves `--model` to a brain and a line describing it.
@@ -84,46 +114,27 @@ fn load_brain(a: &PlayArgs, kind: GameKind) -> Result<(Brain, String)> {
     if !path.is_file() {
         bail!("--model {}: {} does not exist (give a model file, latest or none)", a.model, path.display());
     }
-    load_model(&path, kind, a.ort_lib.as_deref())
+    load_model(&path, kind, &a.onnx)
 }
 
-fn load_model(path: &Path, kind: GameKind, ort_lib: Option<&Path>) -> Result<(Brain, String)> {
-    crate::nn::init_runtime(ort_lib).context("ONNX Runtime is needed to play with a model (or use --model none)")?;
-    let m = NnModel::load(path, kind.spec(), 1).with_context(|| format!("loading {}", path.display()))?;
+fn load_model(path: &Path, kind: GameKind, onnx: &OnnxArgs) -> Result<(Brain, String)> {
+    onnx.init().context("ONNX Runtime is needed to play with a model (or use --model none)")?;
+    let m =
+        NnModel::load_with(path, kind.spec(), onnx.session()).with_context(|| format!("loading {}", path.display()))?;
     let line = format!("model {} (step {})", path.display(), m.info.step);
     Ok((Brain::Net(Arc::new(m)), line))
 }
 
 pub fn play_cmd(a: &PlayArgs) -> Result<()> {
-    let kind = GameKind::from_name(&a.game)?;
-    let sims = a.sims.unwrap_or(game_defaults(kind.spec()).play_simulations);
-    if sims == 0 || sims > 1_000_000 {
-        bail!("--sims must be between 1 and 1000000, got {sims}");
-    }
-    if !(0.01..=100.0).contains(&a.c_puct) {
-        bail!("--c-puct must be between 0.01 and 100, got {}", a.c_puct);
-    }
-    let (brain, about) = load_brain(a, kind)?;
-    let bot = Bot {
-        brain,
-        about,
-        params: SearchParams {
-            simulations: sims,
-            c_puct: a.c_puct,
-            // No noise and no temperature: the bot plays its best move.
-            dirichlet_alpha: 1.0,
-            dirichlet_epsilon: 0.0,
-            fpu_reduction: 0.0,
-            leaves_per_game: 8,
-        },
-    };
-    let human = if a.first == First::Human { Player::First } else { Player::Second };
-    let mut rng = StdRng::seed_from_u64(a.seed.unwrap_or_else(rand::random));
+    let cfg = a.validate()?;
+    let (brain, about) = load_brain(a, cfg.game)?;
+    let bot = Bot { brain, about, search: cfg.search };
+    let mut rng = StdRng::seed_from_u64(cfg.seed);
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
     // Piped input is not echoed by a terminal: print it, so a transcript reads like a game.
     let echo = !std::io::IsTerminal::is_terminal(&stdin);
-    with_game!(kind, G => play_game::<G>(&bot, human, echo, &mut stdin.lock(), &mut stdout.lock(), &mut rng))
+    with_game!(cfg.game, G => play_game::<G>(&bot, cfg.human, echo, &mut stdin.lock(), &mut stdout.lock(), &mut rng))
 }
 
 /// How a line of input reads.
@@ -159,14 +170,9 @@ fn move_list<G: Game>(g: &G) -> String {
     g.legal_actions().into_iter().map(G::action_name).collect::<Vec<_>>().join(" ")
 }
 
-/// An example of the notation for the help line.
+/// An example of the notation for the help line (from the game's profile).
 fn notation_hint<G: Game>() -> &'static str {
-    match G::spec().name {
-        "tictactoe" => "a cell like b2 (files a-c, ranks 1-3 from the top)",
-        "connect4" => "a column number 1-7",
-        "othello" => "a square like f5 (files a-h, ranks 1-8 from the top), or pass",
-        _ => "a move in the game's notation",
-    }
+    GameKind::from_name(G::spec().name).map_or("a move in the game's notation", |k| profile(k).move_hint.as_str())
 }
 
 /// The position after `moves` from the start (every move in it was checked when played).
@@ -196,8 +202,14 @@ fn play_game<G: Game>(
         if human == Player::First { "first" } else { "second" },
         side_name(human.opponent())
     )?;
-    let params = &bot.params;
-    writeln!(out, "Bot: {}, {} simulations per move.", bot.about, params.simulations)?;
+    let search = &bot.search;
+    writeln!(
+        out,
+        "Bot: {}, {} search with {} simulations per move.",
+        bot.about,
+        search.algorithm.name(),
+        search.params.simulations
+    )?;
     writeln!(out, "Type {}; or undo, moves, help, quit.", notation_hint::<G>())?;
     let mut moves: Vec<Action> = Vec::new();
     let mut movers: Vec<Player> = Vec::new();
@@ -221,22 +233,16 @@ fn play_game<G: Game>(
         let to_move = g.to_move();
         if to_move != human {
             let result = match &bot.brain {
-                Brain::Net(m) => run_search(&g, params, false, &mut NnEvaluator(m.clone()), rng),
+                Brain::Net(m) => run_search(&g, search, &mut NnEvaluator(m.clone()), rng),
                 Brain::Playouts => {
                     // Random playouts are sequential; a batch of leaves buys nothing.
-                    let p = SearchParams { leaves_per_game: 1, ..params.clone() };
+                    let playouts = search.with(|p| p.leaves_per_game = 1);
                     let mut ev = RolloutEvaluator { rollouts: 1, rng: StdRng::seed_from_u64(rng.random()) };
-                    run_search(&g, &p, false, &mut ev, rng)
+                    run_search(&g, &playouts, &mut ev, rng)
                 }
             }
             .context("the bot's search failed")?;
-            // The most visited legal move; ties go to the lowest action.
-            let legal = g.legal_actions();
-            let best = legal
-                .iter()
-                .copied()
-                .max_by(|&x, &y| result.policy[x as usize].total_cmp(&result.policy[y as usize]).then(y.cmp(&x)))
-                .expect("a game that is not over has a legal move");
+            let best = choose_move(&result.policy, &g.legal_actions(), 0.0, rng);
             writeln!(
                 out,
                 "Bot ({}) plays {} (its value estimate for itself: {:+.2})",
@@ -312,14 +318,7 @@ mod tests {
         let bot = Bot {
             brain: Brain::Playouts,
             about: "test".into(),
-            params: SearchParams {
-                simulations: sims,
-                c_puct: 1.5,
-                dirichlet_alpha: 1.0,
-                dirichlet_epsilon: 0.0,
-                fpu_reduction: 0.0,
-                leaves_per_game: 1,
-            },
+            search: SearchConfig::puct_defaults(GameKind::TicTacToe, sims, 1, false),
         };
         let mut out = Vec::new();
         let mut rng = StdRng::seed_from_u64(7);
@@ -344,6 +343,30 @@ mod tests {
         let after = out.rsplit("  a b c\n").next().unwrap();
         let board: Vec<&str> = after.lines().take(3).collect();
         assert_eq!(board, ["1 . . .", "2 . . .", "3 . . ."], "{out}");
+    }
+
+    #[test]
+    fn bad_flags_are_refused_with_the_flag_named() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            play: PlayArgs,
+        }
+        let parse = |args: &[&str]| Cli::try_parse_from(std::iter::once("play").chain(args.iter().copied()));
+        for (args, needle) in [
+            (&["--sims", "0"][..], "--sims"),
+            (&["--c-puct", "0"][..], "--c-puct"),
+            (&["--game", "go"][..], "unknown game"),
+            (&["--intra-threads", "0"][..], "--intra-threads"),
+        ] {
+            let e = parse(args).unwrap().play.validate().unwrap_err().to_string();
+            assert!(e.contains(needle), "{args:?}: {e}");
+        }
+        let c = parse(&["--game", "connect4", "--first", "bot"]).unwrap().play.validate().unwrap();
+        assert_eq!((c.search.params.simulations, c.human), (400, Player::Second));
+        assert!(!c.search.params.root_noise);
+        assert!(parse(&["--search", "nope"]).is_err(), "clap refuses an unknown search");
     }
 
     #[test]

@@ -5,11 +5,10 @@
 //! One step of a worker:
 //! 1. between batches (never inside an evaluator call), poll `models/latest.onnx` and
 //!    swap to a newly published model;
-//! 2. `gather` up to `leaves_per_game` leaves from every game's search (virtual loss
-//!    spreads them; terminal leaves are scored at once);
-//! 3. evaluate all gathered leaves in one batch;
-//! 4. `complete` each leaf; every game whose search reached its simulations plays a
-//!    move (sampled with the temperature schedule) and starts the next search.
+//! 2. one [`Driver`] step over every game's search: gather up to `leaves_per_game`
+//!    leaves from each, evaluate them all in one batch, complete each;
+//! 3. every game whose search reached its simulations plays a move (by
+//!    [`choose_move`] with the temperature schedule) and starts the next search.
 //!
 //! A move's search can straddle a model swap, so a few of its leaves may have been
 //! scored by the previous model; the game records the model version in use when it
@@ -26,10 +25,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
-use crate::mcts::{
-    apply_temperature, check_output, sample_index, Evaluator, PendingLeaf, Search, SearchParams, UniformEvaluator,
-};
 use crate::nn::{ModelWatcher, NnEvaluator, WatchEvent};
+use crate::search::driver::lap;
+use crate::search::{choose_move, Driver, Evaluator, Search, SearchConfig, SearchSet, StepTimes, UniformEvaluator};
 use crate::store::{FinishedGame, PositionRecord};
 
 #[derive(Debug, thiserror::Error)]
@@ -37,7 +35,7 @@ pub enum SelfPlayError {
     #[error("the replay writer has stopped; cannot hand over finished games")]
     WriterGone,
     #[error("search failed: {0}")]
-    Search(#[from] crate::mcts::MctsError),
+    Search(#[from] crate::search::SearchError),
 }
 
 pub fn unix_now() -> f64 {
@@ -48,7 +46,7 @@ pub fn unix_now() -> f64 {
 #[derive(Clone, Debug)]
 pub struct SelfPlayConfig {
     /// Search settings for every move (with root noise).
-    pub search: SearchParams,
+    pub search: SearchConfig,
     /// Games each worker keeps in flight; their leaves share one batch.
     pub games_in_flight: usize,
     /// Temperature for the first `temperature_moves` plies.
@@ -429,7 +427,7 @@ fn waits_for_first_model(source: &ModelSource, version: Option<i64>, bootstrap: 
 
 /// One game in flight.
 struct Slot<G: Game> {
-    search: Search<G>,
+    search: Box<dyn Search<G>>,
     moves: Vec<u16>,
     positions: Vec<(PositionRecord, engine_core::Player)>,
     model_version: Option<i64>,
@@ -439,10 +437,26 @@ impl<G: Game> Slot<G> {
     fn new<R: Rng + ?Sized>(cfg: &SelfPlayConfig, model_version: Option<i64>, rng: &mut R) -> Slot<G> {
         let (start, moves) = random_opening::<G, R>(cfg.random_opening_plies, rng);
         Slot {
-            search: Search::new(start, cfg.search.clone(), true).expect("an opening never ends the game"),
+            search: cfg.search.start(start).expect("an opening never ends the game"),
             moves,
             positions: Vec::new(),
             model_version,
+        }
+    }
+}
+
+/// A worker's games in flight, as the driver steps them.
+struct Slots<G: Game>(Vec<Option<Slot<G>>>);
+
+impl<G: Game> SearchSet<G> for Slots<G> {
+    fn slots(&self) -> usize {
+        self.0.len()
+    }
+
+    fn search_mut(&mut self, i: usize) -> Option<&mut dyn Search<G>> {
+        match &mut self.0[i] {
+            Some(s) => Some(s.search.as_mut()),
+            None => None,
         }
     }
 }
@@ -495,14 +509,6 @@ pub fn finish_game(
     }
 }
 
-/// Nanoseconds since `clock`, which moves on to now.
-fn lap(clock: &mut Instant) -> u64 {
-    let now = Instant::now();
-    let ns = now.duration_since(*clock).as_nanos() as u64;
-    *clock = now;
-    ns
-}
-
 /// Runs one self-play worker until `stop` is set or `cfg.max_games` games are done.
 pub fn run_worker<G: Game>(
     worker: usize,
@@ -512,25 +518,25 @@ pub fn run_worker<G: Game>(
     telemetry: Arc<Telemetry>,
     stop: Arc<AtomicBool>,
 ) -> Result<(), SelfPlayError> {
-    let spec = G::spec();
-    let a = spec.num_actions;
+    let obs_len = G::spec().obs_len();
     let mut rng = StdRng::seed_from_u64(cfg.seed);
     source.refresh(worker, &telemetry);
     let mut evaluator: Box<dyn Evaluator<G>> = source.evaluator::<G>();
-    let mut slots: Vec<Option<Slot<G>>> = (0..cfg.games_in_flight.max(1))
-        .map(|_| telemetry.claim_game(cfg.max_games).then(|| Slot::new(cfg, evaluator.model_version(), &mut rng)))
-        .collect();
-    let capacity = (slots.len() as u64) * cfg.search.leaves_per_game.max(1) as u64;
-    let obs_len = spec.obs_len();
-    let mut leaves: Vec<(usize, PendingLeaf<G>)> = Vec::new();
-    let mut batch: Vec<PendingLeaf<G>> = Vec::new();
-    let mut states: Vec<G> = Vec::new();
-    let mut obs: Vec<f32> = Vec::new();
+    let mut games = Slots(
+        (0..cfg.games_in_flight.max(1))
+            .map(|_| telemetry.claim_game(cfg.max_games).then(|| Slot::new(cfg, evaluator.model_version(), &mut rng)))
+            .collect(),
+    );
+    let capacity = (games.0.len() as u64) * cfg.search.params.leaves_per_game.max(1) as u64;
+    let mut driver = Driver::new();
+    // A failed batch must not stop training: it is completed with uniform priors.
+    driver.uniform_on_error = true;
     let started = Instant::now();
     let mut produced = 0u64;
     let mut waiting = false;
+    let mut legal = Vec::new();
 
-    while !stop.load(Relaxed) && slots.iter().any(Option::is_some) {
+    while !stop.load(Relaxed) && games.0.iter().any(Option::is_some) {
         let mut time = PhaseNanos::default();
         let pause = pace_delay(produced, started.elapsed(), cfg.max_positions_per_s);
         if !pause.is_zero() {
@@ -557,60 +563,30 @@ pub fn run_worker<G: Game>(
             continue;
         }
 
-        // 2. Gather leaves from every game.
-        let mut clock = Instant::now();
-        for (i, slot) in slots.iter_mut().enumerate() {
-            let Some(s) = slot else { continue };
-            batch.clear();
-            s.search.gather(&mut batch);
-            leaves.extend(batch.drain(..).map(|l| (i, l)));
-        }
-        time.select = lap(&mut clock);
-        if !leaves.is_empty() {
-            // 3. Encode straight from the pending leaves into the reused buffer (no
-            //    copy of the leaves' paths), then one evaluator call for the batch.
-            obs.clear();
-            obs.resize(leaves.len() * obs_len, 0.0);
-            states.clear();
-            for ((_, l), chunk) in leaves.iter().zip(obs.chunks_mut(obs_len)) {
-                l.state.encode(chunk);
-                states.push(l.state.clone());
-            }
-            time.encode = lap(&mut clock);
-            let out = evaluator.evaluate(&states, &obs).and_then(|o| check_output::<G>(&o, states.len()).map(|_| o));
-            time.inference = lap(&mut clock);
-            let out = match out {
-                Ok(o) => o,
-                Err(e) => {
-                    // Keep the trees consistent (every pending leaf is completed) and
-                    // go on with priors from nobody rather than stopping self-play.
-                    tracing::error!(worker, "evaluation failed, using uniform priors for this batch: {e}");
-                    UniformEvaluator.evaluate(&states, &obs)?
-                }
-            };
-            telemetry.nn_evals.fetch_add(states.len() as u64, Relaxed);
+        // 2. One batch over every game's search.
+        let mut steps = StepTimes::default();
+        let evaluated = driver.step(&mut games, evaluator.as_mut(), &mut rng, &mut steps)?;
+        (time.select, time.encode, time.inference) = (steps.select, steps.encode, steps.inference);
+        time.complete = steps.complete;
+        if evaluated > 0 {
+            telemetry.nn_evals.fetch_add(evaluated as u64, Relaxed);
             telemetry.batches.fetch_add(1, Relaxed);
             telemetry.batch_capacity.fetch_add(capacity, Relaxed);
-            // 4. Complete leaves.
-            for (k, (i, leaf)) in leaves.drain(..).enumerate() {
-                let s = slots[i].as_mut().expect("leaf of a live game");
-                s.search.complete(leaf, &out.logits[k * a..(k + 1) * a], out.values[k], &mut rng);
-            }
         }
-        for slot in slots.iter_mut() {
+        // 3. Games whose search is done play a move.
+        let mut clock = Instant::now();
+        for slot in games.0.iter_mut() {
             let Some(s) = slot else { continue };
             if !s.search.is_finished() {
                 continue;
             }
-            // A move: record the targets, pick by temperature, play it.
+            // Record the targets, pick by temperature, play the move.
             let result = s.search.result();
-            let root = s.search.root.clone();
+            let root = s.search.root().clone();
             let ply = root.ply() as u32;
             let temp = if ply < cfg.temperature_moves { cfg.temperature } else { cfg.final_temperature };
-            // From the visit shares, not the counts: with a single simulation the counts are
-            // all zero and the shares fall back to the (legal-only) priors.
-            let probs = apply_temperature(&result.policy, temp);
-            let action = sample_index(&probs, &mut rng) as u16;
+            root.legal_actions_into(&mut legal);
+            let action = choose_move(&result.policy, &legal, temp, &mut rng);
             let mut o = vec![0.0; obs_len];
             root.encode(&mut o);
             s.positions.push((
@@ -621,7 +597,7 @@ pub fn run_worker<G: Game>(
             produced += 1;
             let mut next = root;
             next.apply_unchecked(action);
-            telemetry.simulations.fetch_add(s.search.done as u64, Relaxed);
+            telemetry.simulations.fetch_add(s.search.simulations_done() as u64, Relaxed);
             if let Some(outcome) = next.outcome() {
                 let done = std::mem::take(&mut *slot).expect("slot is live");
                 let game = finish_game(done.moves, done.positions, outcome, done.model_version);
@@ -649,14 +625,7 @@ mod tests {
 
     fn cfg(max_games: u64) -> SelfPlayConfig {
         SelfPlayConfig {
-            search: SearchParams {
-                simulations: 16,
-                c_puct: 1.5,
-                dirichlet_alpha: 1.0,
-                dirichlet_epsilon: 0.25,
-                fpu_reduction: 0.0,
-                leaves_per_game: 4,
-            },
+            search: SearchConfig::puct_defaults(engine_core::GameKind::TicTacToe, 16, 4, true),
             games_in_flight: 3,
             temperature: 1.0,
             temperature_moves: 3,
@@ -786,8 +755,8 @@ mod tests {
         let t = Arc::new(Telemetry::new("tictactoe"));
         let mut c = cfg(12);
         c.games_in_flight = 5;
-        c.search.leaves_per_game = 7;
-        c.search.simulations = 23;
+        c.search.params.leaves_per_game = 7;
+        c.search.params.simulations = 23;
         run_worker::<TicTacToe>(0, &c, ModelSource::Uniform, tx, t.clone(), Arc::new(AtomicBool::new(false))).unwrap();
         let positions: u64 = rx.try_iter().map(|g| g.positions.len() as u64).sum();
         let totals = t.counters();

@@ -23,8 +23,9 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
-use crate::mcts::{apply_temperature, game_defaults, run_search, Evaluator, RolloutEvaluator, SearchParams};
 use crate::nn::{ModelWatcher, NnEvaluator, NnModel, WatchEvent};
+use crate::profile::profile;
+use crate::search::{choose_move, run_search, Algorithm, Evaluator, RolloutEvaluator, SearchConfig, SearchParams};
 use crate::selfplay::Telemetry;
 use crate::store;
 
@@ -53,9 +54,8 @@ pub struct ServerConfig {
     pub max_simulations: u32,
     /// Searches run at once; further requests wait for a slot.
     pub max_concurrent_searches: usize,
-    /// c_puct and FPU for play (no noise).
-    pub c_puct: f32,
-    pub fpu_reduction: f32,
+    /// The search algorithm of play (`--search` and its flags; no root noise).
+    pub algorithm: Algorithm,
     /// Random playouts per leaf when searching without a network.
     pub rollouts: usize,
 }
@@ -289,7 +289,7 @@ async fn games(State(st): State<AppState>) -> Json<Value> {
                 num_actions: spec.num_actions,
                 has_model: version.is_some(),
                 model_version: version,
-                default_simulations: game_defaults(spec).play_simulations,
+                default_simulations: profile(k).play.simulations,
                 training,
             }
         })
@@ -330,7 +330,7 @@ async fn post_move(
     let kind = parse_game(&req.game)?;
     let spec = kind.spec();
     let max = st.config.max_simulations;
-    let sims = req.simulations.unwrap_or(game_defaults(spec).play_simulations as i64);
+    let sims = req.simulations.unwrap_or(profile(kind).play.simulations as i64);
     if sims < 1 || sims > max as i64 {
         return Err(AppError::bad_request(format!("simulations must be between 1 and {max}, got {sims}")));
     }
@@ -384,31 +384,26 @@ fn search_move<G: Game>(
     model: Option<Arc<NnModel>>,
 ) -> Result<MoveResponse, AppError> {
     let g: G = replay_moves(moves)?;
-    let mut params = SearchParams {
-        simulations,
-        c_puct: cfg.c_puct,
-        dirichlet_alpha: 1.0,
-        dirichlet_epsilon: 0.0,
-        fpu_reduction: cfg.fpu_reduction,
-        leaves_per_game: 8,
+    let mut search = SearchConfig {
+        algorithm: cfg.algorithm.clone(),
+        params: SearchParams { simulations, leaves_per_game: 8, root_noise: false },
     };
     let mut rng = StdRng::from_os_rng();
     let (result, version) = match model {
         Some(m) => {
             let mut ev = NnEvaluator(m);
             let v = Evaluator::<G>::model_version(&ev);
-            (run_search(&g, &params, false, &mut ev, &mut rng), v)
+            (run_search(&g, &search, &mut ev, &mut rng), v)
         }
         None => {
             // Rollouts need no batching; one leaf at a time searches best.
-            params.leaves_per_game = 1;
+            search.params.leaves_per_game = 1;
             let mut ev = RolloutEvaluator { rollouts: cfg.rollouts, rng: StdRng::from_os_rng() };
-            (run_search(&g, &params, false, &mut ev, &mut rng), None)
+            (run_search(&g, &search, &mut ev, &mut rng), None)
         }
     };
     let r = result.map_err(|e| AppError::internal(format!("search failed: {e}")))?;
-    let best = apply_temperature(&r.policy, 0.0);
-    let action = best.iter().position(|&p| p == 1.0).unwrap_or(0) as u16;
+    let action = choose_move(&r.policy, &g.legal_actions(), 0.0, &mut rng);
     Ok(MoveResponse { action, policy: r.policy, value: r.root_value, model_version: version })
 }
 
@@ -712,8 +707,7 @@ mod tests {
             trainer_url: "http://127.0.0.1:9".into(),
             max_simulations: 5000,
             max_concurrent_searches: 2,
-            c_puct: 1.5,
-            fpu_reduction: 0.0,
+            algorithm: SearchConfig::puct_defaults(GameKind::TicTacToe, 1, 1, false).algorithm,
             rollouts: 1,
         }
     }

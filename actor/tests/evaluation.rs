@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use actor::eval::evaluator::{spawn_evaluator, EvalConfig, GatingMode, SharedSummary};
 use actor::eval::players::PlayerSpec;
-use actor::mcts::SearchParams;
+use actor::search::SearchConfig;
 use actor::selfplay::Telemetry;
 use engine_core::GameKind;
 use rusqlite::Connection;
@@ -77,14 +77,7 @@ fn config(gating: GatingMode, gate_threshold: f64) -> EvalConfig {
         gate_threshold,
         gate_games: 4,
         baselines: vec![PlayerSpec::Random, PlayerSpec::Mcts(16)],
-        search: SearchParams {
-            simulations: 16,
-            c_puct: 1.5,
-            dirichlet_alpha: 1.0,
-            dirichlet_epsilon: 0.0,
-            fpu_reduction: 0.0,
-            leaves_per_game: 4,
-        },
+        search: SearchConfig::puct_defaults(GameKind::TicTacToe, 16, 4, false),
         opening_plies: 2,
         accuracy_positions: 30,
         poll: Duration::from_millis(100),

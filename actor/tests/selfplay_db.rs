@@ -8,8 +8,8 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actor::mcts::SearchParams;
 use actor::nn::ModelWatcher;
+use actor::search::SearchConfig;
 use actor::selfplay::{run_worker, ModelSource, SelfPlayConfig, Telemetry};
 use actor::store::{blob_to_f32s, spawn_writer, Store};
 use common::{fixture, ort_available, publish};
@@ -19,14 +19,7 @@ use rusqlite::Connection;
 
 fn cfg(max_games: u64) -> SelfPlayConfig {
     SelfPlayConfig {
-        search: SearchParams {
-            simulations: 24,
-            c_puct: 1.5,
-            dirichlet_alpha: 2.0,
-            dirichlet_epsilon: 0.25,
-            fpu_reduction: 0.0,
-            leaves_per_game: 4,
-        },
+        search: SearchConfig::puct_defaults(engine_core::GameKind::TicTacToe, 24, 4, true),
         games_in_flight: 8,
         temperature: 1.0,
         temperature_moves: 2,

@@ -1,28 +1,30 @@
 //! Perfect-play accuracy: how often an agent's move is worse than the best move by
 //! game-theoretic value (win > draw > loss).
 //!
-//! - TicTacToe: an exact minimax over every reachable position; the benchmark is all
-//!   4520 positions that are reachable and not finished.
-//! - Connect4: the sets in `actor/data/connect4_positions.json`, built by
-//!   `tools/make_connect4_positions.py` with a perfect solver (bitbully), in the
-//!   opening/middle/end × easy/medium/hard classes of Pascal Pons' benchmark (that
-//!   script's docstring says how each class is defined).
+//! Where the positions come from is the game's profile (`[eval] benchmark`):
+//! - `solve`: an exact minimax over every reachable position; the benchmark is every
+//!   reachable, unfinished position (TicTacToe: 4520);
+//! - a positions file in the game's folder: sets of positions with the value of every
+//!   move (Connect4: `games/connect4/positions.json`, built by
+//!   `tools/make_connect4_positions.py` with a perfect solver, bitbully, in the
+//!   opening/middle/end × easy/medium/hard classes of Pascal Pons' benchmark; that
+//!   script's docstring says how each class is defined);
+//! - none (Othello is not solved).
 //!
 //! A move is an error when its value is below the best move's value: a drawing move in
 //! a won position, a losing move in a drawn one. Slower wins are not errors.
 
+use std::any::Any;
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
-use engine_core::connect4::Connect4;
-use engine_core::tictactoe::TicTacToe;
-use engine_core::{Action, Game};
+use engine_core::{Action, Game, GameKind};
 use rand::rngs::StdRng;
 
-use crate::eval::arena::{net_moves, search_many};
-use crate::eval::players::best_visited;
-use crate::mcts::{MctsError, SearchParams};
-use crate::nn::NnModel;
+use crate::eval::arena::net_moves;
+use crate::nn::{NnEvaluator, NnModel};
+use crate::profile::{benchmark as benchmark_source, BenchmarkSource};
+use crate::search::{choose_move, search_many, SearchConfig, SearchError};
 
 /// A benchmark position with the game-theoretic value of every move.
 #[derive(Clone, Debug)]
@@ -45,99 +47,104 @@ impl<G> LabelledPosition<G> {
     }
 }
 
-/// Value of every reachable TicTacToe position for its side to move (exact minimax).
-fn tictactoe_values() -> &'static HashMap<u32, i8> {
-    static T: OnceLock<HashMap<u32, i8>> = OnceLock::new();
-    T.get_or_init(|| {
-        fn solve(g: &TicTacToe, memo: &mut HashMap<u32, i8>) -> i8 {
-            if let Some(&v) = memo.get(&g.key()) {
-                return v;
-            }
-            let v = match g.outcome() {
-                Some(o) => o.value_for(g.to_move()) as i8,
-                None => g
-                    .legal_actions()
-                    .into_iter()
-                    .map(|a| {
-                        let mut c = *g;
-                        c.apply_unchecked(a);
+/// Value of every reachable position for its side to move (exact minimax), for
+/// games small enough to solve whole.
+fn solve_values<G: Game>() -> HashMap<G::Key, i8> {
+    fn solve<G: Game>(g: &G, memo: &mut HashMap<G::Key, i8>) -> i8 {
+        if let Some(&v) = memo.get(&g.key()) {
+            return v;
+        }
+        let v = match g.outcome() {
+            Some(o) => o.value_for(g.to_move()) as i8,
+            None => g
+                .legal_actions()
+                .into_iter()
+                .map(|a| {
+                    let mut c = g.clone();
+                    c.apply_unchecked(a);
+                    // A pass keeps the same side to move: no sign flip then.
+                    if c.to_move() == g.to_move() {
+                        solve(&c, memo)
+                    } else {
                         -solve(&c, memo)
-                    })
-                    .max()
-                    .expect("an unfinished position has a move"),
-            };
-            memo.insert(g.key(), v);
-            v
-        }
-        let mut memo = HashMap::new();
-        solve(&TicTacToe::initial(), &mut memo);
-        memo
-    })
+                    }
+                })
+                .max()
+                .expect("an unfinished position has a move"),
+        };
+        memo.insert(g.key(), v);
+        v
+    }
+    let mut memo = HashMap::new();
+    solve(&G::initial(), &mut memo);
+    memo
 }
 
-/// Every reachable, unfinished TicTacToe position (4520) with its moves' values.
-pub fn tictactoe_positions() -> &'static [LabelledPosition<TicTacToe>] {
-    static P: OnceLock<Vec<LabelledPosition<TicTacToe>>> = OnceLock::new();
-    P.get_or_init(|| {
-        let values = tictactoe_values();
-        let mut seen = std::collections::HashSet::new();
-        let mut stack = vec![TicTacToe::initial()];
-        let mut out = Vec::new();
-        while let Some(g) = stack.pop() {
-            if g.is_terminal() || !seen.insert(g.key()) {
-                continue;
-            }
-            let mut v = vec![None; TicTacToe::spec().num_actions];
-            for a in g.legal_actions() {
-                let mut c = g;
-                c.apply_unchecked(a);
-                v[a as usize] = Some(-values[&c.key()]);
-                stack.push(c);
-            }
-            out.push(LabelledPosition { state: g, values: v, phase: "all" });
+/// Every reachable, unfinished position with its moves' values, in key order (so
+/// that limits and reports do not depend on hashing).
+pub fn solved_positions<G: Game>() -> Vec<LabelledPosition<G>> {
+    let values = solve_values::<G>();
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = vec![G::initial()];
+    let mut out = Vec::new();
+    while let Some(g) = stack.pop() {
+        if g.is_terminal() || !seen.insert(g.key()) {
+            continue;
         }
-        // A stable order (by key) so that limits and reports do not depend on hashing.
-        out.sort_by_key(|p| p.state.key());
-        out
-    })
+        let mut v = vec![None; G::spec().num_actions];
+        for a in g.legal_actions() {
+            let mut c = g.clone();
+            c.apply_unchecked(a);
+            let value = values[&c.key()];
+            v[a as usize] = Some(if c.to_move() == g.to_move() { value } else { -value });
+            stack.push(c);
+        }
+        out.push(LabelledPosition { state: g, values: v, phase: "all" });
+    }
+    out.sort_by_key(|p| p.state.key());
+    out
 }
 
 #[derive(serde::Deserialize)]
-struct C4File {
-    sets: Vec<C4Set>,
+struct PositionsFile {
+    sets: Vec<PositionSet>,
 }
 
 #[derive(serde::Deserialize)]
-struct C4Set {
+struct PositionSet {
     phase: String,
-    positions: Vec<C4Position>,
+    positions: Vec<FilePosition>,
 }
 
 #[derive(serde::Deserialize)]
-struct C4Position {
+struct FilePosition {
     moves: String,
     values: Vec<Option<i8>>,
 }
 
-/// The committed Connect4 benchmark (see the module docs).
-pub const CONNECT4_POSITIONS_JSON: &str = include_str!("../../../games/connect4/positions.json");
-
-/// Parses a Connect4 benchmark file: sets of positions (move strings in solver
-/// notation) with a win/draw/loss value per column.
-pub fn parse_connect4_positions(json: &str) -> Result<Vec<LabelledPosition<Connect4>>, String> {
-    let f: C4File = serde_json::from_str(json).map_err(|e| format!("bad Connect4 benchmark file: {e}"))?;
+/// Parses a positions file: sets of positions (move lists in the game's notation,
+/// [`Game::from_notation`]) with a win/draw/loss value per action (`null` where the
+/// action is illegal).
+pub fn parse_positions<G: Game>(json: &str) -> Result<Vec<LabelledPosition<G>>, String> {
+    let name = G::spec().name;
+    let f: PositionsFile = serde_json::from_str(json).map_err(|e| format!("bad {name} benchmark file: {e}"))?;
+    let a = G::spec().num_actions;
     let mut out = Vec::new();
     for set in f.sets {
         // Leaked once per process: phases are a handful of short names.
         let phase: &'static str = Box::leak(set.phase.into_boxed_str());
         for p in set.positions {
-            let state = Connect4::from_moves(&p.moves).map_err(|e| format!("position {:?}: {e}", p.moves))?;
-            if p.values.len() != 7 {
-                return Err(format!("position {:?}: {} values, expected 7", p.moves, p.values.len()));
+            let state = G::from_notation(&p.moves).map_err(|e| format!("position {:?}: {e}", p.moves))?;
+            if p.values.len() != a {
+                return Err(format!("position {:?}: {} values, expected {a}", p.moves, p.values.len()));
             }
-            for a in 0..7u16 {
-                if state.is_legal(a) != p.values[a as usize].is_some() {
-                    return Err(format!("position {:?}: column {} legality disagrees with its value", p.moves, a + 1));
+            for act in 0..a as Action {
+                if state.is_legal(act) != p.values[act as usize].is_some() {
+                    return Err(format!(
+                        "position {:?}: move {} legality disagrees with its value",
+                        p.moves,
+                        G::action_name(act)
+                    ));
                 }
             }
             out.push(LabelledPosition { state, values: p.values, phase });
@@ -146,33 +153,23 @@ pub fn parse_connect4_positions(json: &str) -> Result<Vec<LabelledPosition<Conne
     Ok(out)
 }
 
-/// The committed Connect4 benchmark, parsed once.
-pub fn connect4_positions() -> &'static [LabelledPosition<Connect4>] {
-    static P: OnceLock<Vec<LabelledPosition<Connect4>>> = OnceLock::new();
-    P.get_or_init(|| parse_connect4_positions(CONNECT4_POSITIONS_JSON).expect("the committed benchmark file parses"))
-}
-
-/// The perfect-play benchmark of a game (empty where there is none: Othello).
-pub trait Benchmark: Game {
-    fn benchmark() -> &'static [LabelledPosition<Self>];
-}
-
-impl Benchmark for TicTacToe {
-    fn benchmark() -> &'static [LabelledPosition<Self>] {
-        tictactoe_positions()
-    }
-}
-
-impl Benchmark for Connect4 {
-    fn benchmark() -> &'static [LabelledPosition<Self>] {
-        connect4_positions()
-    }
-}
-
-impl Benchmark for engine_core::othello::Othello {
-    fn benchmark() -> &'static [LabelledPosition<Self>] {
-        &[]
-    }
+/// The perfect-play benchmark of `G` as its profile names it (empty where there is
+/// none), built or parsed once per process.
+pub fn benchmark<G: Game>() -> &'static [LabelledPosition<G>] {
+    static CACHE: OnceLock<Mutex<HashMap<&'static str, &'static (dyn Any + Send + Sync)>>> = OnceLock::new();
+    let name = G::spec().name;
+    let mut cache = CACHE.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    let entry = *cache.entry(name).or_insert_with(|| {
+        let kind = GameKind::from_name(name).expect("every game is in the games! list");
+        let positions: Vec<LabelledPosition<G>> = match benchmark_source(kind) {
+            BenchmarkSource::None => Vec::new(),
+            BenchmarkSource::Solve => solved_positions::<G>(),
+            BenchmarkSource::File(text) => parse_positions::<G>(text)
+                .unwrap_or_else(|e| panic!("the committed benchmark of {name} does not parse: {e}")),
+        };
+        Box::leak(Box::new(positions))
+    });
+    entry.downcast_ref::<Vec<LabelledPosition<G>>>().expect("one entry per game type")
 }
 
 /// How the agent picks its move.
@@ -235,17 +232,17 @@ pub fn select<G>(positions: &[LabelledPosition<G>], per_phase: usize) -> Vec<&La
 /// The agent's move in each of `states`.
 pub fn choose_moves<G: Game>(
     states: &[G],
-    model: &NnModel,
+    model: &Arc<NnModel>,
     mode: Mode,
-    search: &SearchParams,
+    search: &SearchConfig,
     rng: &mut StdRng,
-) -> Result<Vec<Action>, MctsError> {
+) -> Result<Vec<Action>, SearchError> {
     Ok(match mode {
         Mode::Net => net_moves(states, model)?,
-        Mode::Search => search_many(states, model, search, rng)?
+        Mode::Search => search_many(states, search, &mut NnEvaluator(model.clone()), rng)?
             .iter()
             .zip(states)
-            .map(|(r, g)| best_visited(&r.visits, &g.legal_actions(), rng))
+            .map(|(r, g)| choose_move(&r.policy, &g.legal_actions(), 0.0, rng))
             .collect(),
     })
 }
@@ -254,11 +251,11 @@ pub fn choose_moves<G: Game>(
 pub fn evaluate<G: Game>(
     positions: &[LabelledPosition<G>],
     per_phase: usize,
-    model: &NnModel,
+    model: &Arc<NnModel>,
     mode: Mode,
-    search: &SearchParams,
+    search: &SearchConfig,
     rng: &mut StdRng,
-) -> Result<Vec<AccuracyRow>, MctsError> {
+) -> Result<Vec<AccuracyRow>, SearchError> {
     let chosen = select(positions, per_phase);
     let states: Vec<G> = chosen.iter().map(|p| p.state.clone()).collect();
     let moves = choose_moves(&states, model, mode, search, rng)?;
@@ -268,12 +265,18 @@ pub fn evaluate<G: Game>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use engine_core::connect4::Connect4;
+    use engine_core::othello::Othello;
+    use engine_core::tictactoe::TicTacToe;
 
     #[test]
     fn tictactoe_has_4520_positions_and_is_a_draw() {
-        let p = tictactoe_positions();
+        let p = benchmark::<TicTacToe>();
         assert_eq!(p.len(), 4520);
-        assert_eq!(tictactoe_values()[&TicTacToe::initial().key()], 0);
+        assert_eq!(solve_values::<TicTacToe>()[&TicTacToe::initial().key()], 0);
+        // Othello has no benchmark; the cache keeps the games apart.
+        assert!(benchmark::<Othello>().is_empty());
+        assert_eq!(benchmark::<TicTacToe>().len(), 4520);
         // Every first move draws except none: all nine are draws with perfect play.
         let start = p.iter().find(|x| x.state.ply() == 0).unwrap();
         assert_eq!(start.values, vec![Some(0); 9]);
@@ -285,7 +288,7 @@ mod tests {
         // O O .    X to move: c1 (2) wins at once.
         // . . .
         let g = TicTacToe::from_actions(&[0, 3, 1, 4]).unwrap();
-        let p = tictactoe_positions().iter().find(|p| p.state == g).unwrap();
+        let p = benchmark::<TicTacToe>().iter().find(|p| p.state == g).unwrap();
         assert_eq!(p.values[2], Some(1));
         assert_eq!(p.best_value(), 1);
         assert!(!p.is_error(2));
@@ -306,17 +309,17 @@ mod tests {
         // Red has three in column 4 and wins at once there; the solver file format.
         let json = r#"{"sets": [{"phase": "end-easy", "positions": [
             {"moves": "434343", "values": [-1, -1, 1, 1, -1, -1, -1]}]}]}"#;
-        let p = parse_connect4_positions(json).unwrap();
+        let p = parse_positions::<Connect4>(json).unwrap();
         assert_eq!(p.len(), 1);
         assert!(!p[0].is_error(3) && p[0].is_error(0));
         // A full column must be marked null.
         let bad = r#"{"sets": [{"phase": "x", "positions": [{"moves": "444444", "values": [0,0,0,0,0,0,0]}]}]}"#;
-        assert!(parse_connect4_positions(bad).unwrap_err().contains("column 4"));
+        assert!(parse_positions::<Connect4>(bad).unwrap_err().contains("move 4"));
     }
 
     #[test]
     fn the_committed_connect4_benchmark_agrees_with_the_rules() {
-        let p = connect4_positions();
+        let p = benchmark::<Connect4>();
         assert!(p.len() >= 600, "{}", p.len());
         let mut phases: Vec<&str> = p.iter().map(|x| x.phase).collect();
         phases.dedup();

@@ -3,8 +3,8 @@
 //! A match keeps up to `parallel` games in flight. Each step, the baselines (random,
 //! MCTS with playouts, alpha-beta) move at once wherever it is their turn; then, for
 //! each network player, every game where it is to move is searched *together*
-//! ([`search_many`]): the leaves of all those searches go to the network in one batch,
-//! as in self-play. Colours alternate; with `opening_plies > 0` each game starts from
+//! ([`crate::search::search_many`], the batched driver): the leaves of all those
+//! searches go to the network in one batch, as in self-play. Colours alternate; with `opening_plies > 0` each game starts from
 //! a random opening of that many uniformly random plies, and each opening is played
 //! twice with the colours swapped, so that deterministic players do not repeat one
 //! game and neither side is favoured by the openings drawn.
@@ -15,12 +15,9 @@ use engine_core::{Action, Game, Outcome, Player};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::eval::players::{baseline_move, best_visited, Heuristic, PlayerSpec};
-use crate::mcts::{
-    apply_temperature, check_output, encode_batch, sample_index, MctsError, PendingLeaf, Search, SearchParams,
-    SearchResult,
-};
-use crate::nn::NnModel;
+use crate::eval::players::{baseline_move, PlayerSpec};
+use crate::nn::{NnEvaluator, NnModel};
+use crate::search::{check_output, choose_move, search_many, SearchConfig, SearchError};
 
 /// One side of a match.
 #[derive(Clone, Debug)]
@@ -42,8 +39,8 @@ pub struct MatchConfig {
     /// Plies (counted from the start of the game) in which searching players sample
     /// their move from the visit shares instead of taking the most visited one.
     pub sample_plies: u32,
-    /// Search of network players (no root noise). Also gives `c_puct` to `mcts:R`.
-    pub search: SearchParams,
+    /// Search of network players (no root noise).
+    pub search: SearchConfig,
     /// Games in flight at once; their network leaves share a batch.
     pub parallel: usize,
     pub seed: u64,
@@ -103,52 +100,9 @@ pub fn schedule<G: Game, R: Rng + ?Sized>(games: u32, opening_plies: u32, rng: &
     out
 }
 
-/// Runs one search per root in lockstep with `model`, every step's leaves in one
-/// network batch. Roots are taken `chunk` at a time to bound the batch.
-pub fn search_many<G: Game>(
-    roots: &[G],
-    model: &NnModel,
-    params: &SearchParams,
-    rng: &mut StdRng,
-) -> Result<Vec<SearchResult>, MctsError> {
-    const CHUNK: usize = 256;
-    let a = G::spec().num_actions;
-    let mut out = Vec::with_capacity(roots.len());
-    let mut leaves: Vec<(usize, PendingLeaf<G>)> = Vec::new();
-    let mut batch: Vec<PendingLeaf<G>> = Vec::new();
-    let mut obs = Vec::new();
-    for chunk in roots.chunks(CHUNK) {
-        let mut searches: Vec<Search<G>> =
-            chunk.iter().map(|r| Search::new(r.clone(), params.clone(), false)).collect::<Result<_, _>>()?;
-        while searches.iter().any(|s| !s.is_finished()) {
-            for (i, s) in searches.iter_mut().enumerate() {
-                if s.is_finished() {
-                    continue;
-                }
-                batch.clear();
-                s.gather(&mut batch);
-                leaves.extend(batch.drain(..).map(|l| (i, l)));
-            }
-            if leaves.is_empty() {
-                continue;
-            }
-            batch.extend(leaves.iter().map(|(_, l)| l.clone()));
-            let states = encode_batch(&batch, &mut obs);
-            batch.clear();
-            let res = model.run(&obs, states.len()).map_err(|e| MctsError::Evaluator(e.to_string()))?;
-            check_output::<G>(&res, states.len())?;
-            for (k, (i, leaf)) in leaves.drain(..).enumerate() {
-                searches[i].complete(leaf, &res.logits[k * a..(k + 1) * a], res.values[k], rng);
-            }
-        }
-        out.extend(searches.iter().map(|s| s.result()));
-    }
-    Ok(out)
-}
-
 /// The raw network's move in each position: the legal action with the largest
 /// policy logit (no search), in batches.
-pub fn net_moves<G: Game>(positions: &[G], model: &NnModel) -> Result<Vec<Action>, MctsError> {
+pub fn net_moves<G: Game>(positions: &[G], model: &NnModel) -> Result<Vec<Action>, SearchError> {
     let a = G::spec().num_actions;
     let len = G::spec().obs_len();
     let mut out = Vec::with_capacity(positions.len());
@@ -157,7 +111,7 @@ pub fn net_moves<G: Game>(positions: &[G], model: &NnModel) -> Result<Vec<Action
         for (g, o) in chunk.iter().zip(obs.chunks_mut(len)) {
             g.encode(o);
         }
-        let res = model.run(&obs, chunk.len()).map_err(|e| MctsError::Evaluator(e.to_string()))?;
+        let res = model.run(&obs, chunk.len()).map_err(|e| SearchError::Evaluator(e.to_string()))?;
         check_output::<G>(&res, chunk.len())?;
         for (i, g) in chunk.iter().enumerate() {
             let logits = &res.logits[i * a..(i + 1) * a];
@@ -181,15 +135,15 @@ struct Live<G> {
 /// Plays a match between `a` and `b`. After each step `on_step` gets the games that
 /// finished in it; returning `false` stops the match (the games done so far are
 /// returned).
-pub fn play_match<G: Heuristic>(
+pub fn play_match<G: Game>(
     a: &Contestant,
     b: &Contestant,
     cfg: &MatchConfig,
     on_step: &mut dyn FnMut(&[GameRecord]) -> bool,
-) -> Result<Vec<GameRecord>, MctsError> {
+) -> Result<Vec<GameRecord>, SearchError> {
     for c in [a, b] {
         if matches!(c.spec, PlayerSpec::Model(_)) && c.model.is_none() {
-            return Err(MctsError::Evaluator(format!("player {} has no loaded model", c.label)));
+            return Err(SearchError::Evaluator(format!("player {} has no loaded model", c.label)));
         }
     }
     let mut rng = StdRng::seed_from_u64(cfg.seed);
@@ -212,7 +166,7 @@ pub fn play_match<G: Heuristic>(
         for g in live.iter_mut() {
             while !g.state.is_terminal() {
                 let side = if (g.state.to_move() == Player::First) == g.a_first { a } else { b };
-                let Some(m) = baseline_move(&side.spec, &g.state, cfg.search.c_puct, &mut rng)? else { break };
+                let Some(m) = baseline_move(&side.spec, &g.state, &mut rng)? else { break };
                 g.state.apply_unchecked(m);
                 g.moves.push(m);
             }
@@ -230,15 +184,12 @@ pub fn play_match<G: Heuristic>(
                 continue;
             }
             let roots: Vec<G> = idx.iter().map(|&i| live[i].state.clone()).collect();
-            let results = search_many(&roots, model, &cfg.search, &mut rng)?;
+            let results = search_many(&roots, &cfg.search, &mut NnEvaluator(model.clone()), &mut rng)?;
             for (&i, r) in idx.iter().zip(results) {
                 let g = &mut live[i];
                 let legal = g.state.legal_actions();
-                let m = if (g.state.ply() as u32) < cfg.sample_plies {
-                    sample_index(&apply_temperature(&r.policy, 1.0), &mut rng) as Action
-                } else {
-                    best_visited(&r.visits, &legal, &mut rng)
-                };
+                let temperature = if (g.state.ply() as u32) < cfg.sample_plies { 1.0 } else { 0.0 };
+                let m = choose_move(&r.policy, &legal, temperature, &mut rng);
                 g.state.apply_unchecked(m);
                 g.moves.push(m);
             }
@@ -290,14 +241,7 @@ mod tests {
             games,
             opening_plies,
             sample_plies: 0,
-            search: SearchParams {
-                simulations: 32,
-                c_puct: 1.5,
-                dirichlet_alpha: 1.0,
-                dirichlet_epsilon: 0.0,
-                fpu_reduction: 0.0,
-                leaves_per_game: 4,
-            },
+            search: SearchConfig::puct_defaults(engine_core::GameKind::TicTacToe, 32, 4, false),
             parallel: 8,
             seed: 11,
         }

@@ -1,26 +1,27 @@
 //! The `arena`, `tournament` and `accuracy` subcommands.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use engine_core::{with_game, GameKind};
+use engine_core::{with_game, Game, GameKind};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::eval::accuracy::{evaluate, Benchmark, Mode};
+use crate::eval::accuracy::{benchmark, evaluate, Mode};
 use crate::eval::arena::{play_match, tally, Contestant, MatchConfig};
 use crate::eval::elo::{fit_ratings, summarize_match, FitOptions, PairResult};
 use crate::eval::evaluator::snapshot_step;
-use crate::eval::players::{Heuristic, PlayerSpec};
-use crate::mcts::{game_defaults, SearchParams};
-use crate::nn::{self, NnModel};
+use crate::eval::players::PlayerSpec;
+use crate::nn::{NnModel, OnnxArgs};
+use crate::profile::profile;
+use crate::search::{SearchArgs, SearchConfig, SearchParams};
 
 #[derive(Args, Debug)]
 pub struct ArenaArgs {
-    /// Game: tictactoe, connect4, othello.
+    /// Game (`actor games` lists them).
     #[arg(long, default_value = "tictactoe")]
     pub game: String,
     /// Data folder, for `latest` and `best`.
@@ -47,23 +48,18 @@ pub struct ArenaArgs {
     /// Games played at once (their network leaves share one batch).
     #[arg(long, default_value_t = 32)]
     pub parallel: usize,
-    /// PUCT exploration constant.
-    #[arg(long, default_value_t = 1.5)]
-    pub c_puct: f32,
-    /// libonnxruntime.so.1.x to load.
-    #[arg(long)]
-    pub ort_lib: Option<PathBuf>,
-    /// ONNX Runtime intra-op threads per model.
-    #[arg(long, default_value_t = 1)]
-    pub intra_threads: usize,
     /// Seed for openings, sampling and random players (default: from the OS).
     #[arg(long)]
     pub seed: Option<u64>,
+    #[command(flatten)]
+    pub search: SearchArgs,
+    #[command(flatten)]
+    pub onnx: OnnxArgs,
 }
 
 #[derive(Args, Debug)]
 pub struct TournamentArgs {
-    /// Game: tictactoe, connect4, othello.
+    /// Game (`actor games` lists them).
     #[arg(long, default_value = "tictactoe")]
     pub game: String,
     /// Folder of snapshots (`model_step_*.onnx`); every one plays.
@@ -84,15 +80,13 @@ pub struct TournamentArgs {
     /// Games played at once.
     #[arg(long, default_value_t = 32)]
     pub parallel: usize,
-    /// PUCT exploration constant.
-    #[arg(long, default_value_t = 1.5)]
-    pub c_puct: f32,
-    /// libonnxruntime.so.1.x to load.
-    #[arg(long)]
-    pub ort_lib: Option<PathBuf>,
     /// Seed (default: from the OS).
     #[arg(long)]
     pub seed: Option<u64>,
+    #[command(flatten)]
+    pub search: SearchArgs,
+    #[command(flatten)]
+    pub onnx: OnnxArgs,
 }
 
 #[derive(Args, Debug)]
@@ -113,18 +107,13 @@ pub struct AccuracyArgs {
     /// scored on all) [default: all].
     #[arg(long)]
     pub positions: Option<usize>,
-    /// PUCT exploration constant.
-    #[arg(long, default_value_t = 1.5)]
-    pub c_puct: f32,
-    /// libonnxruntime.so.1.x to load.
-    #[arg(long)]
-    pub ort_lib: Option<PathBuf>,
-    /// ONNX Runtime intra-op threads.
-    #[arg(long, default_value_t = 1)]
-    pub intra_threads: usize,
     /// Seed for ties between equally visited moves (default: from the OS).
     #[arg(long)]
     pub seed: Option<u64>,
+    #[command(flatten)]
+    pub search: SearchArgs,
+    #[command(flatten)]
+    pub onnx: OnnxArgs,
 }
 
 /// `actor accuracy`: the error rates against perfect play that the background
@@ -134,12 +123,17 @@ pub fn accuracy_cmd(a: &AccuracyArgs) -> Result<()> {
     with_game!(kind, G => accuracy::<G>(kind, a))
 }
 
-fn accuracy<G: Benchmark>(kind: GameKind, a: &AccuracyArgs) -> Result<()> {
-    let positions = G::benchmark();
+fn accuracy<G: Game>(kind: GameKind, a: &AccuracyArgs) -> Result<()> {
+    let positions = benchmark::<G>();
     if positions.is_empty() {
-        bail!("{kind} has no perfect-play benchmark (tictactoe and connect4 do)");
+        let with: Vec<&str> = GameKind::ALL
+            .iter()
+            .filter(|k| crate::profile::benchmark(**k) != crate::profile::BenchmarkSource::None)
+            .map(|k| k.name())
+            .collect();
+        bail!("{kind} has no perfect-play benchmark ({} do)", with.join(" and "));
     }
-    let sims = a.sims.unwrap_or(game_defaults(kind.spec()).play_simulations);
+    let sims = a.sims.unwrap_or(profile(kind).play.simulations);
     if sims == 0 || sims > 1_000_000 {
         bail!("--sims must be between 1 and 1000000, got {sims}");
     }
@@ -147,11 +141,15 @@ fn accuracy<G: Benchmark>(kind: GameKind, a: &AccuracyArgs) -> Result<()> {
     if !matches!(spec, PlayerSpec::Model(_)) {
         bail!("--model must be a model file, latest or best, got {:?}", a.model);
     }
-    let player = contestant(spec, kind, a.intra_threads, a.ort_lib.as_deref())?;
+    let player = contestant(spec, kind, &a.onnx)?;
     let model = player.model.expect("a model player has a model");
     let mut rng = StdRng::seed_from_u64(a.seed.unwrap_or_else(rand::random));
-    let search = search_params(sims, a.c_puct);
-    println!("accuracy {kind}: {} against perfect play; search: {sims} simulations, most visited move", player.label);
+    let search = search_config(kind, sims, &a.search)?;
+    println!(
+        "accuracy {kind}: {} against perfect play; search: {} with {sims} simulations, most visited move",
+        player.label,
+        search.algorithm.name()
+    );
     println!("{:<16} {:>7} {:>10} {:>7} {:>9}", "set", "mode", "positions", "errors", "error %");
     for (mode, per_phase) in [(Mode::Net, usize::MAX), (Mode::Search, a.positions.unwrap_or(usize::MAX))] {
         let t = Instant::now();
@@ -171,23 +169,23 @@ fn accuracy<G: Benchmark>(kind: GameKind, a: &AccuracyArgs) -> Result<()> {
     Ok(())
 }
 
-fn search_params(sims: u32, c_puct: f32) -> SearchParams {
-    SearchParams {
-        simulations: sims,
-        c_puct,
-        dirichlet_alpha: 1.0,
-        dirichlet_epsilon: 0.0,
-        fpu_reduction: 0.0,
-        leaves_per_game: 8,
-    }
+/// The search of the networks in a match or benchmark: the chosen algorithm, no
+/// root noise, 8 leaves per game in flight.
+fn search_config(kind: GameKind, sims: u32, args: &SearchArgs) -> Result<SearchConfig> {
+    Ok(SearchConfig {
+        algorithm: args.algorithm(profile(kind))?,
+        params: SearchParams { simulations: sims, leaves_per_game: 8, root_noise: false },
+    })
 }
 
 /// Loads a player; models need ONNX Runtime, loaded on first use.
-fn contestant(spec: PlayerSpec, kind: GameKind, intra: usize, ort_lib: Option<&Path>) -> Result<Contestant> {
+fn contestant(spec: PlayerSpec, kind: GameKind, onnx: &OnnxArgs) -> Result<Contestant> {
     if let PlayerSpec::Model(path) = &spec {
-        let lib = nn::init_runtime(ort_lib).context("ONNX Runtime is needed to play with models")?;
+        let onnx = onnx.validate()?;
+        let lib = onnx.init().context("ONNX Runtime is needed to play with models")?;
         tracing::debug!("ONNX Runtime loaded from {}", lib.display());
-        let m = NnModel::load(path, kind.spec(), intra).with_context(|| format!("player {}", path.display()))?;
+        let m = NnModel::load_with(path, kind.spec(), onnx.session())
+            .with_context(|| format!("player {}", path.display()))?;
         let label = spec.label(Some(m.info.step));
         return Ok(Contestant { spec, label, model: Some(Arc::new(m)) });
     }
@@ -209,27 +207,32 @@ pub fn arena_cmd(a: &ArenaArgs) -> Result<()> {
     if a.games == 0 {
         bail!("--games must be at least 1");
     }
-    let d = game_defaults(kind.spec());
-    let sims = a.sims.unwrap_or(d.play_simulations);
+    let d = profile(kind);
+    let sims = a.sims.unwrap_or(d.play.simulations);
     if sims == 0 || sims > 1_000_000 {
         bail!("--sims must be between 1 and 1000000, got {sims}");
     }
+    let search = search_config(kind, sims, &a.search)?;
     let spec_a = PlayerSpec::parse(&a.a, &a.data_dir, kind.name(), sims)?;
     let spec_b = PlayerSpec::parse(&a.b, &a.data_dir, kind.name(), sims)?;
-    let pa = contestant(spec_a, kind, a.intra_threads, a.ort_lib.as_deref())?;
-    let pb = contestant(spec_b, kind, a.intra_threads, a.ort_lib.as_deref())?;
-    let sample_plies = a.random_plies.unwrap_or(if a.openings > 0 { 0 } else { d.temperature_moves });
+    let pa = contestant(spec_a, kind, &a.onnx)?;
+    let pb = contestant(spec_b, kind, &a.onnx)?;
+    let sample_plies = a.random_plies.unwrap_or(if a.openings > 0 { 0 } else { d.selfplay.temperature_moves });
     let cfg = MatchConfig {
         games: a.games,
         opening_plies: a.openings,
         sample_plies,
-        search: search_params(sims, a.c_puct),
+        search,
         parallel: a.parallel.max(1),
         seed: a.seed.unwrap_or_else(rand::random),
     };
     println!(
-        "arena {kind}: A = {}, B = {}, {} games, {sims} simulations, {} random opening plies, {sample_plies} sampled plies",
-        pa.label, pb.label, a.games, a.openings
+        "arena {kind}: A = {}, B = {}, {} games, {} with {sims} simulations, {} random opening plies, {sample_plies} sampled plies",
+        pa.label,
+        pb.label,
+        a.games,
+        cfg.search.algorithm.name(),
+        a.openings
     );
     let t = Instant::now();
     let records = with_game!(kind, G => play_match::<G>(&pa, &pb, &cfg, &mut |_| true))?;
@@ -252,12 +255,12 @@ pub fn tournament_cmd(a: &TournamentArgs) -> Result<()> {
     with_game!(kind, G => tournament::<G>(kind, a))
 }
 
-fn tournament<G: Heuristic>(kind: GameKind, a: &TournamentArgs) -> Result<()> {
+fn tournament<G: Game>(kind: GameKind, a: &TournamentArgs) -> Result<()> {
     if a.games_per_pair == 0 {
         bail!("--games-per-pair must be at least 1");
     }
-    let d = game_defaults(kind.spec());
-    let sims = a.sims.unwrap_or(d.play_simulations);
+    let sims = a.sims.unwrap_or(profile(kind).play.simulations);
+    let search = search_config(kind, sims, &a.search)?;
     let mut snaps: Vec<(i64, PathBuf)> = std::fs::read_dir(&a.models)
         .with_context(|| format!("reading {}", a.models.display()))?
         .flatten()
@@ -266,10 +269,10 @@ fn tournament<G: Heuristic>(kind: GameKind, a: &TournamentArgs) -> Result<()> {
     snaps.sort();
     let mut players: Vec<Contestant> = Vec::new();
     for t in a.baselines.split(',').map(str::trim).filter(|t| !t.is_empty()) {
-        players.push(contestant(PlayerSpec::parse(t, &a.models, kind.name(), sims)?, kind, 1, None)?);
+        players.push(contestant(PlayerSpec::parse(t, &a.models, kind.name(), sims)?, kind, &a.onnx)?);
     }
     for (_, p) in &snaps {
-        players.push(contestant(PlayerSpec::Model(p.clone()), kind, 1, a.ort_lib.as_deref())?);
+        players.push(contestant(PlayerSpec::Model(p.clone()), kind, &a.onnx)?);
     }
     if players.len() < 2 {
         bail!(
@@ -282,7 +285,7 @@ fn tournament<G: Heuristic>(kind: GameKind, a: &TournamentArgs) -> Result<()> {
     let n = players.len();
     println!("tournament {kind}: {n} players, {} games per pair, {sims} simulations", a.games_per_pair);
     let mut rng = StdRng::seed_from_u64(a.seed.unwrap_or_else(rand::random));
-    let opening_plies = a.openings.unwrap_or(crate::eval::evaluator::default_opening_plies(kind));
+    let opening_plies = a.openings.unwrap_or(profile(kind).eval.opening_plies);
     // score[i][j]: i's total score against j.
     let mut score = vec![vec![0.0f64; n]; n];
     let mut games = vec![vec![0u32; n]; n];
@@ -294,7 +297,7 @@ fn tournament<G: Heuristic>(kind: GameKind, a: &TournamentArgs) -> Result<()> {
                 games: a.games_per_pair,
                 opening_plies,
                 sample_plies: 0,
-                search: search_params(sims, a.c_puct),
+                search: search.clone(),
                 parallel: a.parallel.max(1),
                 seed: rng.random(),
             };

@@ -24,17 +24,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use engine_core::{with_game, GameKind};
+use engine_core::{with_game, Game, GameKind};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
-use crate::eval::accuracy::{choose_moves, count_errors, select, Benchmark, Mode};
+use crate::eval::accuracy::{benchmark, choose_moves, count_errors, select, Mode};
 use crate::eval::arena::{play_match, tally, Contestant, MatchConfig};
-use crate::eval::players::{model_label, Heuristic, PlayerSpec};
+use crate::eval::players::{model_label, PlayerSpec};
 use crate::eval::store::{summarize, EvalStore, GatingInfo};
-use crate::mcts::SearchParams;
 use crate::nn::NnModel;
+use crate::search::SearchConfig;
 use crate::selfplay::Telemetry;
 
 /// Which model self-play uses.
@@ -70,7 +70,7 @@ pub struct EvalConfig {
     /// The fixed opponents of every new model.
     pub baselines: Vec<PlayerSpec>,
     /// Network search in matches and in the accuracy "search" mode.
-    pub search: SearchParams,
+    pub search: SearchConfig,
     /// Random plies of each match opening (each opening is played with both colours).
     pub opening_plies: u32,
     /// Positions per benchmark set for the "search" mode (the raw network sees all).
@@ -78,25 +78,6 @@ pub struct EvalConfig {
     /// How often to look for a new model.
     pub poll: Duration,
     pub seed: u64,
-}
-
-/// Per-game defaults of the baseline ladder.
-pub fn default_baselines(kind: GameKind) -> Vec<PlayerSpec> {
-    match kind {
-        GameKind::TicTacToe => vec![PlayerSpec::Random, PlayerSpec::Mcts(50)],
-        GameKind::Connect4 => {
-            vec![PlayerSpec::Random, PlayerSpec::Mcts(200), PlayerSpec::AlphaBeta(2), PlayerSpec::AlphaBeta(4)]
-        }
-        GameKind::Othello => vec![PlayerSpec::Random, PlayerSpec::Mcts(200), PlayerSpec::AlphaBeta(2)],
-    }
-}
-
-/// Per-game default opening length of evaluation matches.
-pub fn default_opening_plies(kind: GameKind) -> u32 {
-    match kind {
-        GameKind::TicTacToe => 2,
-        GameKind::Connect4 | GameKind::Othello => 4,
-    }
 }
 
 /// What `/api/stats` serves as `evaluation`; `None` until the first result.
@@ -323,7 +304,7 @@ impl Evaluator<'_> {
     }
 
     /// Plays and records a match; `None` if stopped before the end.
-    fn play<G: Heuristic>(&mut self, a: &Contestant, b: &Contestant, games: u32) -> Result<Option<f64>, String> {
+    fn play<G: Game>(&mut self, a: &Contestant, b: &Contestant, games: u32) -> Result<Option<f64>, String> {
         let cfg = self.match_config(games);
         let (store, throttle, stop) = (&mut self.store, &mut self.throttle, self.stop);
         let mut write_err = None;
@@ -358,7 +339,7 @@ impl Evaluator<'_> {
         Ok(())
     }
 
-    fn evaluate<G: Heuristic + Benchmark>(&mut self, cand: Held) -> Result<(), String> {
+    fn evaluate<G: Game>(&mut self, cand: Held) -> Result<(), String> {
         tracing::info!("evaluating step {}", cand.version);
         // 1. Against the best; the first model is the best at once.
         let promote = match self.best.take() {
@@ -391,7 +372,7 @@ impl Evaluator<'_> {
             }
         }
         // 3. Perfect-play accuracy.
-        let positions = G::benchmark();
+        let positions = benchmark::<G>();
         if positions.is_empty() {
             return Ok(());
         }

@@ -1,21 +1,20 @@
 //! Who plays in an evaluation: [`PlayerSpec`] (parsed from text such as `latest`,
 //! `mcts:200`, `alphabeta:4`, `models/model_step_00001200.onnx`) and the baselines'
 //! move choice: uniformly random, plain MCTS with random playouts, and depth-limited
-//! alpha-beta with a small evaluation per game ([`Heuristic`]).
+//! alpha-beta with the game's static evaluation ([`Game::heuristic`], offered only for
+//! games that have one).
 //!
 //! Network players are not here: their searches are batched across games by
 //! [`crate::eval::arena`].
 
 use std::path::{Path, PathBuf};
 
-use engine_core::connect4::Connect4;
-use engine_core::othello::{self, Othello};
-use engine_core::tictactoe::TicTacToe;
-use engine_core::{Action, Game, Player};
+use engine_core::{with_game, Action, Game, GameKind};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::mcts::{run_search, MctsError, RolloutEvaluator, SearchParams};
+use crate::search::puct::PuctParams;
+use crate::search::{choose_move, run_search, Algorithm, RolloutEvaluator, SearchConfig, SearchError, SearchParams};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlayerError {
@@ -23,8 +22,8 @@ pub enum PlayerError {
     Unknown(String),
     #[error("player {text:?}: {what} must be between {lo} and {hi}")]
     OutOfRange { text: String, what: &'static str, lo: u32, hi: u32 },
-    #[error("player {text:?}: alpha-beta has no evaluation for {game}; it plays connect4 and othello")]
-    NoHeuristic { text: String, game: &'static str },
+    #[error("player {text:?}: alpha-beta has no evaluation for {game}; it plays {games}")]
+    NoHeuristic { text: String, game: &'static str, games: String },
     #[error("player {text:?}: {} does not exist", path.display())]
     Missing { text: String, path: PathBuf },
 }
@@ -37,7 +36,7 @@ pub enum PlayerSpec {
     Random,
     /// Plain MCTS: uniform priors, each leaf valued by one random playout.
     Mcts(u32),
-    /// Depth-limited negamax with alpha-beta pruning and [`Heuristic`].
+    /// Depth-limited negamax with alpha-beta pruning and the game's heuristic.
     AlphaBeta(u32),
 }
 
@@ -69,8 +68,9 @@ impl PlayerSpec {
             _ => return Err(PlayerError::Unknown(text.to_string())),
         };
         if let PlayerSpec::AlphaBeta(_) = spec {
-            if game == "tictactoe" {
-                return Err(PlayerError::NoHeuristic { text: text.to_string(), game });
+            if !GameKind::from_name(game).is_ok_and(has_heuristic) {
+                let games: Vec<&str> = GameKind::ALL.iter().filter(|k| has_heuristic(**k)).map(|k| k.name()).collect();
+                return Err(PlayerError::NoHeuristic { text: text.to_string(), game, games: games.join(" and ") });
             }
         }
         if let PlayerSpec::Model(p) = &spec {
@@ -106,117 +106,9 @@ pub fn label_version(label: &str) -> Option<i64> {
     label.strip_prefix("model:").and_then(|v| v.parse().ok())
 }
 
-/// A static evaluation for alpha-beta, from the side to move, strictly inside
-/// (-1, 1) so that it never outranks a proven result.
-pub trait Heuristic: Game {
-    /// Whether [`Heuristic::heuristic`] means anything for this game.
-    const HAS_HEURISTIC: bool;
-    fn heuristic(&self) -> f32;
-    /// Moves in the order alpha-beta should try them (best guesses first).
-    fn ordered_moves(&self) -> Vec<Action> {
-        self.legal_actions()
-    }
-}
-
-impl Heuristic for TicTacToe {
-    const HAS_HEURISTIC: bool = false;
-    fn heuristic(&self) -> f32 {
-        0.0
-    }
-}
-
-/// Lines of four on the Connect4 board as `cells()` indices (row-major from the top).
-fn connect4_windows() -> &'static [[usize; 4]] {
-    static W: std::sync::OnceLock<Vec<[usize; 4]>> = std::sync::OnceLock::new();
-    W.get_or_init(|| {
-        let (rows, cols) = (6i32, 7i32);
-        let mut out = Vec::new();
-        for r in 0..rows {
-            for c in 0..cols {
-                for (dr, dc) in [(0, 1), (1, 0), (1, 1), (1, -1)] {
-                    let (er, ec) = (r + 3 * dr, c + 3 * dc);
-                    if er < rows && ec >= 0 && ec < cols {
-                        out.push(std::array::from_fn(|k| ((r + k as i32 * dr) * cols + c + k as i32 * dc) as usize));
-                    }
-                }
-            }
-        }
-        out
-    })
-}
-
-impl Heuristic for Connect4 {
-    const HAS_HEURISTIC: bool = true;
-    /// Open threes (three discs and an empty square in a line of four) count most,
-    /// open twos a little, and discs in the centre column a little: the usual
-    /// hand-made Connect4 evaluation.
-    fn heuristic(&self) -> f32 {
-        let cells = self.cells();
-        let me = if self.to_move() == Player::First { 1 } else { 2 };
-        let mut score = 0.0f32;
-        for w in connect4_windows() {
-            let (mut mine, mut theirs) = (0, 0);
-            for &i in w {
-                match cells[i] {
-                    0 => {}
-                    v if v == me => mine += 1,
-                    _ => theirs += 1,
-                }
-            }
-            if theirs == 0 {
-                score += [0.0, 0.0, 2.0, 5.0, 0.0][mine];
-            } else if mine == 0 {
-                score -= [0.0, 0.0, 2.0, 5.0, 0.0][theirs];
-            }
-        }
-        for r in 0..6 {
-            match cells[r * 7 + 3] {
-                0 => {}
-                v if v == me => score += 3.0,
-                _ => score -= 3.0,
-            }
-        }
-        0.95 * (score / 60.0).tanh()
-    }
-
-    fn ordered_moves(&self) -> Vec<Action> {
-        let mut m = self.legal_actions();
-        m.sort_by_key(|&c| (c as i32 - 3).abs());
-        m
-    }
-}
-
-const CORNERS: u64 = 1 | 1 << 7 | 1 << 56 | 1 << 63;
-
-impl Heuristic for Othello {
-    const HAS_HEURISTIC: bool = true;
-    /// Mobility (the share of legal moves) and corners all game; disc parity gains
-    /// weight as the board fills, and decides alone in the last dozen empties.
-    fn heuristic(&self) -> f32 {
-        let (b, w) = (self.black().0, self.white().0);
-        let (own, opp) = if self.to_move() == Player::First { (b, w) } else { (w, b) };
-        let (m_own, m_opp) =
-            (othello::moves(own, opp).count_ones() as f32, othello::moves(opp, own).count_ones() as f32);
-        let mobility = (m_own - m_opp) / (m_own + m_opp + 1.0);
-        let corners = ((own & CORNERS).count_ones() as f32 - (opp & CORNERS).count_ones() as f32) / 4.0;
-        let (d_own, d_opp) = (own.count_ones() as f32, opp.count_ones() as f32);
-        let parity = (d_own - d_opp) / (d_own + d_opp);
-        let empties = 64.0 - d_own - d_opp;
-        let e = if empties <= 12.0 {
-            parity
-        } else {
-            let late = 1.0 - empties / 60.0;
-            0.4 * mobility + 0.5 * corners + 0.1 * (0.2 + late) * parity
-        };
-        0.95 * e.clamp(-1.0, 1.0)
-    }
-
-    fn ordered_moves(&self) -> Vec<Action> {
-        let mut m = self.legal_actions();
-        // Corners first: they cut the most.
-        m.sort_by_key(|&a| if a < 64 && CORNERS >> a & 1 == 1 { 0 } else { 1 });
-        m
-    }
+/// Whether `kind`'s rules come with a static evaluation for alpha-beta.
+pub fn has_heuristic(kind: GameKind) -> bool {
+    with_game!(kind, G => G::initial().heuristic().is_some())
 }
 
 /// Value of a won position for the winner at `depth_left`: quicker wins score higher.
@@ -225,8 +117,8 @@ fn win_value(depth_left: u32) -> f32 {
 }
 
 /// Negamax with alpha-beta: the value of `g` for its side to move, searching `depth`
-/// plies and scoring the horizon with [`Heuristic`].
-pub fn negamax<G: Heuristic>(g: &G, depth: u32, mut alpha: f32, beta: f32) -> f32 {
+/// plies and scoring the horizon with [`Game::heuristic`] (0 for a game without one).
+pub fn negamax<G: Game>(g: &G, depth: u32, mut alpha: f32, beta: f32) -> f32 {
     if let Some(o) = g.outcome() {
         let v = o.value_for(g.to_move());
         return if v > 0.0 {
@@ -238,7 +130,7 @@ pub fn negamax<G: Heuristic>(g: &G, depth: u32, mut alpha: f32, beta: f32) -> f3
         };
     }
     if depth == 0 {
-        return g.heuristic();
+        return g.heuristic().unwrap_or(0.0);
     }
     let mut best = f32::NEG_INFINITY;
     for a in g.ordered_moves() {
@@ -265,7 +157,7 @@ pub fn negamax<G: Heuristic>(g: &G, depth: u32, mut alpha: f32, beta: f32) -> f3
 
 /// The alpha-beta player's move: every root move is searched with a full window, and
 /// one of the equally best is picked at random (so games differ).
-pub fn alphabeta_move<G: Heuristic, R: Rng + ?Sized>(g: &G, depth: u32, rng: &mut R) -> Action {
+pub fn alphabeta_move<G: Game, R: Rng + ?Sized>(g: &G, depth: u32, rng: &mut R) -> Action {
     let mut best = Vec::new();
     let mut best_v = f32::NEG_INFINITY;
     for a in g.ordered_moves() {
@@ -287,44 +179,42 @@ pub fn alphabeta_move<G: Heuristic, R: Rng + ?Sized>(g: &G, depth: u32, rng: &mu
     best[rng.random_range(0..best.len())]
 }
 
+/// The search of the `mcts:R` baseline: PUCT with fixed settings (uniform priors, a
+/// random playout per leaf, one leaf at a time since playouts gain nothing from a
+/// batch), so that its strength does not move with the flags of the player it rates.
+pub fn rollout_search(simulations: u32) -> SearchConfig {
+    SearchConfig {
+        algorithm: Algorithm::Puct(PuctParams {
+            c_puct: 1.5,
+            dirichlet_alpha: 1.0,
+            dirichlet_epsilon: 0.0,
+            fpu_reduction: 0.0,
+        }),
+        params: SearchParams { simulations, leaves_per_game: 1, root_noise: false },
+    }
+}
+
 /// A move of one of the baselines (not a network): `None` for a model player.
-pub fn baseline_move<G: Heuristic>(
-    spec: &PlayerSpec,
-    g: &G,
-    c_puct: f32,
-    rng: &mut StdRng,
-) -> Result<Option<Action>, MctsError> {
+pub fn baseline_move<G: Game>(spec: &PlayerSpec, g: &G, rng: &mut StdRng) -> Result<Option<Action>, SearchError> {
     let legal = g.legal_actions();
     Ok(Some(match spec {
         PlayerSpec::Model(_) => return Ok(None),
         PlayerSpec::Random => legal[rng.random_range(0..legal.len())],
         PlayerSpec::AlphaBeta(d) => alphabeta_move(g, *d, rng),
         PlayerSpec::Mcts(sims) => {
-            let params = SearchParams {
-                simulations: *sims,
-                c_puct,
-                dirichlet_alpha: 1.0,
-                dirichlet_epsilon: 0.0,
-                fpu_reduction: 0.0,
-                leaves_per_game: 1,
-            };
             let mut ev = RolloutEvaluator { rollouts: 1, rng: StdRng::seed_from_u64(rng.random()) };
-            let r = run_search(g, &params, false, &mut ev, rng)?;
-            best_visited(&r.visits, &legal, rng)
+            let r = run_search(g, &rollout_search(*sims), &mut ev, rng)?;
+            choose_move(&r.policy, &legal, 0.0, rng)
         }
     }))
-}
-
-/// The most visited legal action; ties broken at random.
-pub fn best_visited<R: Rng + ?Sized>(visits: &[f32], legal: &[Action], rng: &mut R) -> Action {
-    let max = legal.iter().map(|&a| visits[a as usize]).fold(f32::NEG_INFINITY, f32::max);
-    let top: Vec<Action> = legal.iter().copied().filter(|&a| visits[a as usize] == max).collect();
-    top[rng.random_range(0..top.len())]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use engine_core::connect4::Connect4;
+    use engine_core::othello::Othello;
+    use engine_core::Player;
 
     #[test]
     fn parse_players() {
@@ -366,10 +256,10 @@ mod tests {
     #[test]
     fn alphabeta_matches_plain_negamax() {
         // Pruning must not change the value.
-        fn plain<G: Heuristic>(g: &G, depth: u32) -> f32 {
+        fn plain<G: Game>(g: &G, depth: u32) -> f32 {
             negamax(g, depth, f32::NEG_INFINITY, f32::INFINITY)
         }
-        fn minimax<G: Heuristic>(g: &G, depth: u32) -> f32 {
+        fn minimax<G: Game>(g: &G, depth: u32) -> f32 {
             if g.outcome().is_some() || depth == 0 {
                 return negamax(g, depth, f32::NEG_INFINITY, f32::INFINITY);
             }
@@ -398,13 +288,13 @@ mod tests {
     fn heuristics_are_bounded_and_see_the_obvious() {
         // Red (to move) owns the centre column bottom three.
         let g = Connect4::from_moves("414141").unwrap();
-        assert!(g.heuristic() > 0.0 && g.heuristic() < 1.0, "{}", g.heuristic());
+        assert!(g.heuristic().unwrap() > 0.0 && g.heuristic().unwrap() < 1.0, "{:?}", g.heuristic());
         let o = Othello::initial();
-        assert!(o.heuristic().abs() < 1e-6);
+        assert!(o.heuristic().unwrap().abs() < 1e-6);
         let mut rng = StdRng::seed_from_u64(3);
         let mut g = Othello::initial();
         while g.outcome().is_none() {
-            assert!(g.heuristic().abs() < 1.0);
+            assert!(g.heuristic().unwrap().abs() < 1.0);
             let a = alphabeta_move(&g, 1, &mut rng);
             g.apply_unchecked(a);
         }
@@ -422,7 +312,7 @@ mod tests {
                 let a = if ab {
                     alphabeta_move(&g, 2, &mut rng)
                 } else {
-                    baseline_move(&PlayerSpec::Random, &g, 1.5, &mut rng).unwrap().unwrap()
+                    baseline_move(&PlayerSpec::Random, &g, &mut rng).unwrap().unwrap()
                 };
                 g.apply_unchecked(a);
             }

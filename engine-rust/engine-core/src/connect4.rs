@@ -228,6 +228,26 @@ pub fn moves_to_string(actions: &[Action]) -> String {
     actions.iter().map(|&a| Connect4::action_name(a)).collect()
 }
 
+/// Lines of four on the Connect4 board as `cells()` indices (row-major from the top).
+fn connect4_windows() -> &'static [[usize; 4]] {
+    static W: std::sync::OnceLock<Vec<[usize; 4]>> = std::sync::OnceLock::new();
+    W.get_or_init(|| {
+        let (rows, cols) = (6i32, 7i32);
+        let mut out = Vec::new();
+        for r in 0..rows {
+            for c in 0..cols {
+                for (dr, dc) in [(0, 1), (1, 0), (1, 1), (1, -1)] {
+                    let (er, ec) = (r + 3 * dr, c + 3 * dc);
+                    if er < rows && ec >= 0 && ec < cols {
+                        out.push(std::array::from_fn(|k| ((r + k as i32 * dr) * cols + c + k as i32 * dc) as usize));
+                    }
+                }
+            }
+        }
+        out
+    })
+}
+
 impl Game for Connect4 {
     /// `current + mask` as in Pons's solver: per column the mask is `2^h - 1` for
     /// height `h`, so the sum lies in `[2^h - 1, 2^(h+1) - 2]` — disjoint ranges for
@@ -359,6 +379,49 @@ impl Game for Connect4 {
         // The player who just moved is the opponent of the side to move.
         let fours = Bitboard(self.current.0 ^ self.mask.0).fours();
         (0..ROWS * COLS).filter(|&i| fours.0 & cell_bit(i) != 0).collect()
+    }
+
+    /// Open threes (three discs and an empty square in a line of four) count most,
+    /// open twos a little, and discs in the centre column a little: the usual
+    /// hand-made Connect4 evaluation.
+    fn heuristic(&self) -> Option<f32> {
+        let cells = self.cells();
+        let me = if self.to_move() == Player::First { 1 } else { 2 };
+        let mut score = 0.0f32;
+        for w in connect4_windows() {
+            let (mut mine, mut theirs) = (0, 0);
+            for &i in w {
+                match cells[i] {
+                    0 => {}
+                    v if v == me => mine += 1,
+                    _ => theirs += 1,
+                }
+            }
+            if theirs == 0 {
+                score += [0.0, 0.0, 2.0, 5.0, 0.0][mine];
+            } else if mine == 0 {
+                score -= [0.0, 0.0, 2.0, 5.0, 0.0][theirs];
+            }
+        }
+        for r in 0..6 {
+            match cells[r * 7 + 3] {
+                0 => {}
+                v if v == me => score += 3.0,
+                _ => score -= 3.0,
+            }
+        }
+        Some(0.95 * (score / 60.0).tanh())
+    }
+
+    fn ordered_moves(&self) -> Vec<Action> {
+        let mut m = self.legal_actions();
+        m.sort_by_key(|&c| (c as i32 - 3).abs());
+        m
+    }
+
+    /// Solver notation: 1-based column digits, `"4453"`.
+    fn from_notation(text: &str) -> Result<Self, PlayError> {
+        Connect4::from_moves(text)
     }
 }
 

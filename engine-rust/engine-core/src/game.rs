@@ -6,7 +6,7 @@ use std::fmt;
 pub type Action = u16;
 
 /// The two players. `First` moves first (X in TicTacToe, black in Othello).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Player {
     First,
     Second,
@@ -83,11 +83,13 @@ pub enum PlayError {
 ///
 /// Implementors provide `spec`, `initial`, `to_move`, `legal_actions_into`,
 /// `apply_unchecked`, `outcome`, `encode`, `cells`, `action_name` and `parse_action`;
-/// everything else has a default built on those.
+/// everything else has a default built on those. Optional capabilities (a static
+/// evaluation for alpha-beta, a move order, a compact move-list notation) are provided
+/// methods too, so a new game compiles with its rules alone.
 pub trait Game: Clone + Send + Sync + fmt::Debug + fmt::Display + 'static {
     /// An exact key of the position (board and side to move), for counting distinct
     /// positions and for caches.
-    type Key: Copy + Eq + std::hash::Hash + Send + Sync + fmt::Debug;
+    type Key: Copy + Eq + Ord + std::hash::Hash + Send + Sync + fmt::Debug;
 
     /// The static description of this game.
     fn spec() -> &'static crate::GameSpec;
@@ -175,6 +177,30 @@ pub trait Game: Clone + Send + Sync + fmt::Debug + fmt::Display + 'static {
     /// Why a legal-range action is illegal here; games override this with specifics.
     fn illegal_reason(&self, _action: Action) -> String {
         "it is not among the legal moves in this position".to_string()
+    }
+
+    /// A static evaluation of the position for its side to move, strictly inside
+    /// (-1, 1) so that it never outranks a proven result; `None` for games without
+    /// one (then the alpha-beta baseline is not offered for the game).
+    fn heuristic(&self) -> Option<f32> {
+        None
+    }
+
+    /// The legal moves in the order alpha-beta should try them (best guesses first).
+    fn ordered_moves(&self) -> Vec<Action> {
+        self.legal_actions()
+    }
+
+    /// The position after a move list in the game's notation, as benchmark files and
+    /// terminal play write it. The default reads moves separated by whitespace or
+    /// commas; games with a compact notation (Connect4's `4453`) override it.
+    fn from_notation(text: &str) -> Result<Self, PlayError> {
+        let mut g = Self::initial();
+        for word in text.split(|c: char| c.is_whitespace() || c == ',').filter(|w| !w.is_empty()) {
+            let a = Self::parse_action(word)?;
+            g = g.apply(a as i64)?;
+        }
+        Ok(g)
     }
 
     /// Plays a checked action on a copy; `self` is untouched on error.

@@ -40,7 +40,7 @@ use crate::spec::{dihedral_cells, GameSpec, Symmetry};
 pub const PASS: Action = 64;
 
 /// A set of squares, bit `i` for square `i` (`a1 = 0`, row-major from the top-left).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Bitboard(pub u64);
 
 /// Every square but file a (the leftmost column).
@@ -245,6 +245,8 @@ pub fn moves_to_string(actions: &[Action]) -> String {
     actions.iter().map(|&a| Othello::action_name(a)).collect()
 }
 
+const CORNERS: u64 = 1 | 1 << 7 | 1 << 56 | 1 << 63;
+
 impl Game for Othello {
     /// Black's discs, white's discs and the side to move: the same discs can occur
     /// with either side to move, after a pass.
@@ -401,6 +403,38 @@ impl Game for Othello {
         } else {
             why
         }
+    }
+
+    /// Mobility (the share of legal moves) and corners all game; disc parity gains
+    /// weight as the board fills, and decides alone in the last dozen empties.
+    fn heuristic(&self) -> Option<f32> {
+        let (b, w) = (self.black().0, self.white().0);
+        let (own, opp) = if self.to_move() == Player::First { (b, w) } else { (w, b) };
+        let (m_own, m_opp) = (moves(own, opp).count_ones() as f32, moves(opp, own).count_ones() as f32);
+        let mobility = (m_own - m_opp) / (m_own + m_opp + 1.0);
+        let corners = ((own & CORNERS).count_ones() as f32 - (opp & CORNERS).count_ones() as f32) / 4.0;
+        let (d_own, d_opp) = (own.count_ones() as f32, opp.count_ones() as f32);
+        let parity = (d_own - d_opp) / (d_own + d_opp);
+        let empties = 64.0 - d_own - d_opp;
+        let e = if empties <= 12.0 {
+            parity
+        } else {
+            let late = 1.0 - empties / 60.0;
+            0.4 * mobility + 0.5 * corners + 0.1 * (0.2 + late) * parity
+        };
+        Some(0.95 * e.clamp(-1.0, 1.0))
+    }
+
+    fn ordered_moves(&self) -> Vec<Action> {
+        let mut m = self.legal_actions();
+        // Corners first: they cut the most.
+        m.sort_by_key(|&a| if a < 64 && CORNERS >> a & 1 == 1 { 0 } else { 1 });
+        m
+    }
+
+    /// Transcripts such as `"f5d6c3"` (whitespace allowed).
+    fn from_notation(text: &str) -> Result<Self, PlayError> {
+        Othello::from_moves(text)
     }
 }
 

@@ -5,19 +5,86 @@
 
 use std::fmt;
 
-use crate::connect4::Connect4;
 use crate::game::{Action, Game, Outcome, PlayError, Player};
-use crate::othello::Othello;
 use crate::spec::GameSpec;
-use crate::tictactoe::TicTacToe;
-use crate::with_game;
 
-/// The games this build knows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum GameKind {
-    TicTacToe,
-    Connect4,
-    Othello,
+/// Declares the games from one list: [`GameKind`] and its `ALL`, the [`with_game!`]
+/// dispatch macro, the [`State`] enum and the by-name dispatch of [`EngineContext`].
+/// `$d` is a literal `$`, passed in so that the generated `with_game!` can have
+/// metavariables of its own.
+macro_rules! games {
+    ($d:tt $($Kind:ident => $module:ident :: $Type:ident),+ $(,)?) => {
+        /// The games this build knows (the `games!` list below).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum GameKind {
+            $($Kind),+
+        }
+
+        impl GameKind {
+            pub const ALL: &'static [GameKind] = &[$(GameKind::$Kind),+];
+        }
+
+        /// Runs `$body` with `$G` bound to the game type of `$kind`.
+        ///
+        /// ```
+        /// use engine_core::{with_game, Game, GameKind};
+        /// let n = with_game!(GameKind::TicTacToe, G => G::spec().num_actions);
+        /// assert_eq!(n, 9);
+        /// let sizes: Vec<usize> = GameKind::ALL.iter().map(|&k| with_game!(k, G => G::spec().num_actions)).collect();
+        /// assert_eq!(sizes, [9, 7, 65]);
+        /// ```
+        #[macro_export]
+        macro_rules! with_game {
+            ($d kind:expr, $d G:ident => $d body:expr) => {
+                match $d kind {
+                    $($d crate::GameKind::$Kind => {
+                        #[allow(dead_code)]
+                        type $d G = $d crate::$module::$Type;
+                        $d body
+                    })+
+                }
+            };
+        }
+
+        /// A position of any known game.
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        pub enum State {
+            $($Kind(crate::$module::$Type)),+
+        }
+
+        /// Runs `$body` with `$g` bound to the position inside `$state`, whatever its game.
+        macro_rules! with_state {
+            ($d state:expr, $d g:ident => $d body:expr) => {
+                match $d state {
+                    $(State::$Kind($d g) => $d body),+
+                }
+            };
+        }
+
+        impl State {
+            /// The initial position of `kind`.
+            fn initial(kind: GameKind) -> State {
+                match kind {
+                    $(GameKind::$Kind => State::$Kind(<crate::$module::$Type as Game>::initial())),+
+                }
+            }
+
+            /// Plays a checked action by the position's own rules.
+            fn apply(&self, action: i64) -> Result<State, PlayError> {
+                match self {
+                    $(State::$Kind(g) => g.apply(action).map(State::$Kind)),+
+                }
+            }
+        }
+    };
+}
+
+// The one list of games: a new game is its rules module (declared in lib.rs) and one
+// line here, plus its folder under games/ (profile) and its web module.
+games! {$
+    TicTacToe => tictactoe::TicTacToe,
+    Connect4 => connect4::Connect4,
+    Othello => othello::Othello,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -28,8 +95,6 @@ pub struct UnknownGame {
 }
 
 impl GameKind {
-    pub const ALL: &'static [GameKind] = &[GameKind::TicTacToe, GameKind::Connect4, GameKind::Othello];
-
     pub fn from_name(name: &str) -> Result<GameKind, UnknownGame> {
         let wanted = name.trim().to_ascii_lowercase().replace(['-', '_', ' '], "");
         GameKind::ALL.iter().copied().find(|k| k.name() == wanted).ok_or_else(|| UnknownGame {
@@ -51,57 +116,6 @@ impl fmt::Display for GameKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
-}
-
-/// Runs `$body` with `$G` bound to the game type of `$kind`.
-///
-/// ```
-/// use engine_core::{with_game, Game, GameKind};
-/// let n = with_game!(GameKind::TicTacToe, G => G::spec().num_actions);
-/// assert_eq!(n, 9);
-/// let sizes: Vec<usize> = GameKind::ALL.iter().map(|&k| with_game!(k, G => G::spec().num_actions)).collect();
-/// assert_eq!(sizes, [9, 7, 65]);
-/// ```
-#[macro_export]
-macro_rules! with_game {
-    ($kind:expr, $G:ident => $body:expr) => {
-        match $kind {
-            $crate::GameKind::TicTacToe => {
-                #[allow(dead_code)]
-                type $G = $crate::tictactoe::TicTacToe;
-                $body
-            }
-            $crate::GameKind::Connect4 => {
-                #[allow(dead_code)]
-                type $G = $crate::connect4::Connect4;
-                $body
-            }
-            $crate::GameKind::Othello => {
-                #[allow(dead_code)]
-                type $G = $crate::othello::Othello;
-                $body
-            }
-        }
-    };
-}
-
-/// A position of any known game.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum State {
-    TicTacToe(TicTacToe),
-    Connect4(Connect4),
-    Othello(Othello),
-}
-
-/// Runs `$body` with `$g` bound to the position inside `$state`, whatever its game.
-macro_rules! with_state {
-    ($state:expr, $g:ident => $body:expr) => {
-        match $state {
-            State::TicTacToe($g) => $body,
-            State::Connect4($g) => $body,
-            State::Othello($g) => $body,
-        }
-    };
 }
 
 /// Steps positions of a game chosen by name:
@@ -135,21 +149,13 @@ impl EngineContext {
     /// The initial position. The games have fixed starts; `seed` is accepted so that
     /// randomised openings can be added without changing callers.
     pub fn reset(&self, _seed: u64) -> State {
-        match self.kind {
-            GameKind::TicTacToe => State::TicTacToe(TicTacToe::initial()),
-            GameKind::Connect4 => State::Connect4(Connect4::initial()),
-            GameKind::Othello => State::Othello(Othello::initial()),
-        }
+        State::initial(self.kind)
     }
 
     /// Plays a checked action; `state` is untouched on error. A state of another game
     /// than this context's is played by its own rules.
     pub fn step(&self, state: &State, action: i64) -> Result<State, PlayError> {
-        match state {
-            State::TicTacToe(g) => g.apply(action).map(State::TicTacToe),
-            State::Connect4(g) => g.apply(action).map(State::Connect4),
-            State::Othello(g) => g.apply(action).map(State::Othello),
-        }
+        state.apply(action)
     }
 
     pub fn legal_actions(&self, state: &State) -> Vec<Action> {

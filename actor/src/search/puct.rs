@@ -1,0 +1,565 @@
+//! PUCT Monte Carlo tree search (AlphaZero's selection rule), generic over [`Game`].
+//!
+//! [`PuctSearch::gather`] walks the tree with virtual loss, so several leaves of one
+//! search can be pending at once; [`PuctSearch::complete`] expands a leaf with the
+//! evaluator's answer and backs the value up.
+//!
+//! Values convention: an evaluator returns the value of a position for its side to
+//! move. Every node stores `value_sum` from the point of view of the player who made
+//! the move *into* it (its `mover`), so a parent ranks its children by their Q
+//! directly. Backup adds the leaf value to nodes whose mover is the leaf's side to
+//! move and subtracts it from the others; comparing players (not alternating signs)
+//! keeps this right for games with passes.
+
+use engine_core::{Action, Game, Player};
+use rand::{Rng, RngCore};
+use rand_distr::{Distribution, Gamma};
+
+use super::{leaves_to_gather, PendingLeaf, Search, SearchAlgorithm, SearchError, SearchParams, SearchResult};
+use crate::config::{check, ConfigError};
+use crate::profile::GameProfile;
+
+/// PUCT's own flags.
+#[derive(clap::Args, Clone, Debug)]
+pub struct PuctArgs {
+    /// PUCT exploration constant.
+    #[arg(long, default_value_t = 1.5)]
+    pub c_puct: f32,
+    /// Root Dirichlet noise alpha in self-play [default: 10 / the game's average number
+    /// of legal moves, from its profile].
+    #[arg(long)]
+    pub dirichlet_alpha: Option<f32>,
+    /// Weight of the root noise in self-play (0 disables it).
+    #[arg(long, default_value_t = 0.25)]
+    pub dirichlet_epsilon: f32,
+    /// Unvisited children are valued at the parent's value minus this.
+    #[arg(long, default_value_t = 0.0)]
+    pub fpu_reduction: f32,
+}
+
+/// PUCT's own parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PuctParams {
+    /// Exploration constant in the PUCT formula.
+    pub c_puct: f32,
+    /// Dirichlet alpha for root noise; about 10 / average number of legal moves.
+    pub dirichlet_alpha: f32,
+    /// Weight of the noise in the root priors (only with root noise on).
+    pub dirichlet_epsilon: f32,
+    /// Q given to unvisited children: the parent's value minus this.
+    pub fpu_reduction: f32,
+}
+
+impl PuctParams {
+    /// The defaults of the flags for `profile`'s game.
+    pub fn defaults(profile: &GameProfile) -> PuctParams {
+        PuctParams {
+            c_puct: 1.5,
+            dirichlet_alpha: profile.selfplay.dirichlet_alpha(),
+            dirichlet_epsilon: 0.25,
+            fpu_reduction: 0.0,
+        }
+    }
+}
+
+/// The PUCT algorithm (see the module docs).
+pub struct Puct;
+
+impl SearchAlgorithm for Puct {
+    type Args = PuctArgs;
+    type Params = PuctParams;
+
+    fn params(a: &PuctArgs, profile: &GameProfile) -> Result<PuctParams, ConfigError> {
+        let alpha = a.dirichlet_alpha.unwrap_or(profile.selfplay.dirichlet_alpha());
+        Ok(PuctParams {
+            c_puct: check("c-puct", a.c_puct, 0.01, 100.0, "between 0.01 and 100")?,
+            dirichlet_alpha: check("dirichlet-alpha", alpha, 0.001, 100.0, "between 0.001 and 100")?,
+            dirichlet_epsilon: check("dirichlet-epsilon", a.dirichlet_epsilon, 0.0, 1.0, "between 0 and 1")?,
+            fpu_reduction: check("fpu-reduction", a.fpu_reduction, -2.0, 2.0, "between -2 and 2")?,
+        })
+    }
+
+    fn start<G: Game>(root: G, common: &SearchParams, params: &PuctParams) -> Result<Box<dyn Search<G>>, SearchError> {
+        Ok(Box::new(PuctSearch::new(root, common.clone(), params.clone())?))
+    }
+}
+
+/// One node of the search tree; children are contiguous in the arena.
+#[derive(Clone, Debug)]
+pub struct Node {
+    /// The action that led here from the parent.
+    pub action: Action,
+    /// The player who played `action`; `value_sum` is from their point of view.
+    pub mover: Player,
+    pub prior: f32,
+    pub visits: u32,
+    pub value_sum: f32,
+    /// Pending simulations passing through this node, each counted as a loss.
+    pub virtual_loss: u32,
+    pub first_child: u32,
+    pub num_children: u32,
+    pub expanded: bool,
+    /// Queued for evaluation; a second visit before it returns is a collision.
+    pub pending: bool,
+}
+
+impl Node {
+    fn new(action: Action, mover: Player, prior: f32) -> Node {
+        Node {
+            action,
+            mover,
+            prior,
+            visits: 0,
+            value_sum: 0.0,
+            virtual_loss: 0,
+            first_child: 0,
+            num_children: 0,
+            expanded: false,
+            pending: false,
+        }
+    }
+
+    /// Mean value from the mover's side, counting virtual losses; `None` if unvisited.
+    pub fn q(&self) -> Option<f32> {
+        let n = self.visits + self.virtual_loss;
+        (n > 0).then(|| (self.value_sum - self.virtual_loss as f32) / n as f32)
+    }
+
+    fn children(&self) -> std::ops::Range<usize> {
+        self.first_child as usize..(self.first_child + self.num_children) as usize
+    }
+}
+
+/// The PUCT score of a child: `Q + c · P · sqrt(N_parent) / (1 + N_child)`, with `fpu`
+/// standing in for Q when the child is unvisited. All counts include virtual loss.
+pub fn puct_score(
+    c_puct: f32,
+    parent_visits: u32,
+    prior: f32,
+    child_visits: u32,
+    child_q: Option<f32>,
+    fpu: f32,
+) -> f32 {
+    let q = child_q.unwrap_or(fpu);
+    // sqrt(max(N, 1)) so the first selection at a fresh node follows the prior.
+    let u = c_puct * prior * (parent_visits.max(1) as f32).sqrt() / (1.0 + child_visits as f32);
+    q + u
+}
+
+/// Index (into `nodes`) of the child of `parent` with the best PUCT score; ties go to
+/// the first.
+pub fn select_child(nodes: &[Node], parent: usize, c_puct: f32, fpu_reduction: f32) -> usize {
+    let p = &nodes[parent];
+    let parent_n = p.visits + p.virtual_loss;
+    // The parent's own value is stored from its mover's side; its children's movers
+    // are the parent's side to move, normally the other player.
+    let parent_q_for_children = p.q().map(|q| -q).unwrap_or(0.0);
+    let fpu = parent_q_for_children - fpu_reduction;
+    let mut best = p.first_child as usize;
+    let mut best_score = f32::NEG_INFINITY;
+    for i in p.children() {
+        let c = &nodes[i];
+        let s = puct_score(c_puct, parent_n, c.prior, c.visits + c.virtual_loss, c.q(), fpu);
+        if s > best_score {
+            best_score = s;
+            best = i;
+        }
+    }
+    best
+}
+
+/// Softmax of `logits` over the `legal` actions only.
+pub fn masked_softmax(logits: &[f32], legal: &[Action]) -> Vec<f32> {
+    let max = legal.iter().map(|&a| logits[a as usize]).fold(f32::NEG_INFINITY, f32::max);
+    let mut p: Vec<f32> = legal
+        .iter()
+        .map(|&a| {
+            let l = logits[a as usize];
+            // A NaN or infinite logit from a broken model must not poison the tree.
+            if l.is_finite() && max.is_finite() {
+                (l - max).exp()
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    let sum: f32 = p.iter().sum();
+    if sum.is_nan() || sum <= 0.0 || !sum.is_finite() {
+        let u = 1.0 / legal.len() as f32;
+        p.iter_mut().for_each(|x| *x = u);
+    } else {
+        p.iter_mut().for_each(|x| *x /= sum);
+    }
+    p
+}
+
+/// Adds children for `legal` actions to `node` with priors softmaxed from `logits`
+/// (the same numbers as [`masked_softmax`], written straight into the new children:
+/// this runs once per evaluated leaf, so it allocates nothing).
+pub fn expand(nodes: &mut Vec<Node>, node: usize, to_move: Player, legal: &[Action], logits: &[f32]) {
+    let first = nodes.len() as u32;
+    let max = legal.iter().map(|&a| logits[a as usize]).fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0f32;
+    for &a in legal {
+        let l = logits[a as usize];
+        // A NaN or infinite logit from a broken model must not poison the tree.
+        let e = if l.is_finite() && max.is_finite() { (l - max).exp() } else { 1.0 };
+        sum += e;
+        nodes.push(Node::new(a, to_move, e));
+    }
+    let children = &mut nodes[first as usize..];
+    if sum.is_nan() || sum <= 0.0 || !sum.is_finite() {
+        let u = 1.0 / legal.len() as f32;
+        children.iter_mut().for_each(|c| c.prior = u);
+    } else {
+        children.iter_mut().for_each(|c| c.prior /= sum);
+    }
+    let n = &mut nodes[node];
+    n.first_child = first;
+    n.num_children = legal.len() as u32;
+    n.expanded = true;
+    n.pending = false;
+}
+
+/// Adds the value `value` (for `leaf_to_move`) to every node on `path`, removing the
+/// virtual loss each carried for this simulation.
+pub fn backup(nodes: &mut [Node], path: &[usize], value: f32, leaf_to_move: Player, had_virtual_loss: bool) {
+    for &i in path {
+        let n = &mut nodes[i];
+        if had_virtual_loss {
+            n.virtual_loss -= 1;
+        }
+        n.visits += 1;
+        n.value_sum += if n.mover == leaf_to_move { value } else { -value };
+    }
+}
+
+/// Mixes Dirichlet(alpha) noise into `priors`: `(1 - eps) p + eps η`.
+pub fn add_dirichlet_noise<R: Rng + ?Sized>(priors: &mut [f32], alpha: f32, epsilon: f32, rng: &mut R) {
+    if priors.len() < 2 || epsilon <= 0.0 || alpha <= 0.0 {
+        return;
+    }
+    let gamma = Gamma::new(alpha as f64, 1.0).expect("alpha > 0 checked above");
+    let eta: Vec<f64> = priors.iter().map(|_| gamma.sample(rng)).collect();
+    let sum: f64 = eta.iter().sum();
+    if sum.is_nan() || sum <= 0.0 {
+        return;
+    }
+    for (p, e) in priors.iter_mut().zip(eta) {
+        *p = (1.0 - epsilon) * *p + epsilon * (e / sum) as f32;
+    }
+}
+
+/// One move's PUCT search tree over a root position.
+#[derive(Clone, Debug)]
+pub struct PuctSearch<G: Game> {
+    pub root: G,
+    pub nodes: Vec<Node>,
+    pub params: SearchParams,
+    pub puct: PuctParams,
+    /// Simulations backed up so far.
+    pub done: u32,
+    /// Leaves handed out by `gather` and not yet completed.
+    pub in_flight: u32,
+    /// Scratch list of legal actions, reused by every `complete`.
+    legal: Vec<Action>,
+}
+
+impl<G: Game> PuctSearch<G> {
+    pub fn new(root: G, params: SearchParams, puct: PuctParams) -> Result<Self, SearchError> {
+        if root.is_terminal() {
+            return Err(SearchError::GameOver);
+        }
+        // The root's mover is the player who is *not* to move, as for any node.
+        let nodes = vec![Node::new(0, root.to_move().opponent(), 1.0)];
+        Ok(PuctSearch { root, nodes, params, puct, done: 0, in_flight: 0, legal: Vec::new() })
+    }
+
+    /// Walks from the root to a leaf by PUCT, adding a virtual loss along the way.
+    /// Returns `None` on a collision with a leaf already waiting for evaluation (the
+    /// virtual loss is taken back).
+    pub fn select(&mut self) -> Option<(Vec<usize>, G)> {
+        let mut path = vec![0usize];
+        let mut state = self.root.clone();
+        let mut node = 0usize;
+        self.nodes[0].virtual_loss += 1;
+        while self.nodes[node].expanded && self.nodes[node].num_children > 0 {
+            node = select_child(&self.nodes, node, self.puct.c_puct, self.puct.fpu_reduction);
+            state.apply_unchecked(self.nodes[node].action);
+            self.nodes[node].virtual_loss += 1;
+            path.push(node);
+        }
+        if self.nodes[node].pending {
+            for &i in &path {
+                self.nodes[i].virtual_loss -= 1;
+            }
+            return None;
+        }
+        Some((path, state))
+    }
+}
+
+impl<G: Game> Search<G> for PuctSearch<G> {
+    fn root(&self) -> &G {
+        &self.root
+    }
+
+    /// Starts a new search from `root` with the same parameters, keeping the node
+    /// arena's memory (self-play starts one search per move; no tree reuse).
+    fn reset(&mut self, root: G) -> Result<(), SearchError> {
+        if root.is_terminal() {
+            return Err(SearchError::GameOver);
+        }
+        self.nodes.clear();
+        self.nodes.push(Node::new(0, root.to_move().opponent(), 1.0));
+        self.root = root;
+        self.done = 0;
+        self.in_flight = 0;
+        Ok(())
+    }
+
+    /// Collects up to [`leaves_to_gather`] leaves needing evaluation. Terminal leaves
+    /// are scored with the true outcome and backed up at once.
+    fn gather(&mut self, out: &mut Vec<PendingLeaf<G>>) {
+        loop {
+            let want = leaves_to_gather(
+                self.params.leaves_per_game,
+                self.params.simulations.max(1),
+                self.done,
+                self.in_flight,
+            );
+            if want == 0 {
+                return;
+            }
+            let Some((path, state)) = self.select() else { return };
+            let leaf = *path.last().expect("path holds the root");
+            if let Some(outcome) = state.outcome() {
+                let to_move = state.to_move();
+                backup(&mut self.nodes, &path, outcome.value_for(to_move), to_move, true);
+                self.done += 1;
+                continue;
+            }
+            self.nodes[leaf].pending = true;
+            self.in_flight += 1;
+            out.push(PendingLeaf { node: leaf, path, state });
+        }
+    }
+
+    /// Expands a gathered leaf with the evaluator's `logits` and backs up `value`.
+    /// With root noise on, the root's priors get Dirichlet noise when it is expanded.
+    fn complete(&mut self, leaf: PendingLeaf<G>, logits: &[f32], value: f32, rng: &mut dyn RngCore) {
+        let mut legal = std::mem::take(&mut self.legal);
+        leaf.state.legal_actions_into(&mut legal);
+        let to_move = leaf.state.to_move();
+        expand(&mut self.nodes, leaf.node, to_move, &legal, logits);
+        self.legal = legal;
+        if leaf.node == 0 && self.params.root_noise {
+            let r = self.nodes[0].children();
+            let mut priors: Vec<f32> = self.nodes[r.clone()].iter().map(|n| n.prior).collect();
+            add_dirichlet_noise(&mut priors, self.puct.dirichlet_alpha, self.puct.dirichlet_epsilon, rng);
+            for (n, p) in self.nodes[r].iter_mut().zip(priors) {
+                n.prior = p;
+            }
+        }
+        let value = if value.is_finite() { value.clamp(-1.0, 1.0) } else { 0.0 };
+        backup(&mut self.nodes, &leaf.path, value, to_move, true);
+        self.in_flight -= 1;
+        self.done += 1;
+    }
+
+    fn is_finished(&self) -> bool {
+        self.done >= self.params.simulations.max(1)
+    }
+
+    fn simulations_done(&self) -> u32 {
+        self.done
+    }
+
+    /// Visit shares and root value.
+    fn result(&self) -> SearchResult {
+        let a = G::spec().num_actions;
+        let mut visits = vec![0.0f32; a];
+        for c in self.nodes[0].children() {
+            visits[self.nodes[c].action as usize] = self.nodes[c].visits as f32;
+        }
+        let total: f32 = visits.iter().sum();
+        let policy = if total > 0.0 {
+            visits.iter().map(|v| v / total).collect()
+        } else {
+            // Only possible with one simulation: fall back to the priors.
+            let mut p = vec![0.0; a];
+            for c in self.nodes[0].children() {
+                p[self.nodes[c].action as usize] = self.nodes[c].prior;
+            }
+            p
+        };
+        let root = &self.nodes[0];
+        let root_value = if root.visits > 0 { -root.value_sum / root.visits as f32 } else { 0.0 };
+        SearchResult { policy, visits, root_value }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::search::{run_search, Algorithm, Evaluator, SearchConfig, UniformEvaluator};
+    use engine_core::tictactoe::TicTacToe;
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    fn puct() -> PuctParams {
+        PuctParams { c_puct: 1.5, dirichlet_alpha: 1.0, dirichlet_epsilon: 0.25, fpu_reduction: 0.0 }
+    }
+
+    fn params(sims: u32, leaves: u32) -> SearchParams {
+        SearchParams { simulations: sims, leaves_per_game: leaves, root_noise: false }
+    }
+
+    fn config(sims: u32, leaves: u32) -> SearchConfig {
+        SearchConfig { algorithm: Algorithm::Puct(puct()), params: params(sims, leaves) }
+    }
+
+    fn pos(moves: &[i64]) -> TicTacToe {
+        TicTacToe::from_actions(moves).unwrap()
+    }
+
+    #[test]
+    fn puct_prefers_prior_then_value() {
+        // Same visits and Q: the higher prior wins.
+        assert!(puct_score(1.5, 10, 0.6, 2, Some(0.0), 0.0) > puct_score(1.5, 10, 0.2, 2, Some(0.0), 0.0));
+        // Same prior and visits: the higher Q wins.
+        assert!(puct_score(1.5, 10, 0.3, 2, Some(0.5), 0.0) > puct_score(1.5, 10, 0.3, 2, Some(-0.5), 0.0));
+        // Exact value: q + c·P·sqrt(N)/(1+n) = 0.25 + 2·0.5·2/(1+1).
+        let s = puct_score(2.0, 4, 0.5, 1, Some(0.25), 0.0);
+        assert!((s - 1.25).abs() < 1e-6, "{s}");
+        // Unvisited child uses the first-play-urgency value.
+        assert!((puct_score(1.0, 0, 0.0, 0, None, -0.3) + 0.3).abs() < 1e-6);
+    }
+
+    #[test]
+    fn dirichlet_noise_keeps_a_distribution_and_changes_it() {
+        let mut rng = StdRng::seed_from_u64(7);
+        let mut p = vec![0.25f32; 4];
+        add_dirichlet_noise(&mut p, 0.3, 0.25, &mut rng);
+        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+        assert!(p.iter().all(|&x| x >= 0.75 * 0.25 - 1e-6));
+        assert!(p.iter().any(|&x| (x - 0.25).abs() > 1e-3), "{p:?}");
+        let mut q = vec![0.5f32, 0.5];
+        add_dirichlet_noise(&mut q, 0.3, 0.0, &mut rng);
+        assert_eq!(q, vec![0.5, 0.5]);
+    }
+
+    #[test]
+    fn backup_signs_follow_the_mover() {
+        // Root (X to move) -> child after X plays -> grandchild after O plays.
+        let mut nodes = vec![
+            Node::new(0, Player::Second, 1.0),
+            Node::new(4, Player::First, 1.0),
+            Node::new(0, Player::Second, 1.0),
+        ];
+        // The leaf (after X, O) has X to move, and X is winning there: +1 for X.
+        backup(&mut nodes, &[0, 1, 2], 1.0, Player::First, false);
+        assert_eq!(nodes[1].value_sum, 1.0, "X's move into node 1 is good for X");
+        assert_eq!(nodes[2].value_sum, -1.0, "O's move into node 2 is bad for O");
+        assert_eq!(nodes[0].value_sum, -1.0, "root stored from O's side");
+        assert!(nodes.iter().all(|n| n.visits == 1));
+    }
+
+    #[test]
+    fn search_runs_exactly_the_requested_simulations_with_batches() {
+        let mut rng = StdRng::seed_from_u64(1);
+        for leaves in [1, 3, 8, 64] {
+            let mut s =
+                PuctSearch::new(TicTacToe::initial(), SearchParams { root_noise: true, ..params(37, leaves) }, puct())
+                    .unwrap();
+            let mut pending = Vec::new();
+            let a = 9;
+            while !s.is_finished() {
+                pending.clear();
+                s.gather(&mut pending);
+                assert!(pending.len() as u32 <= leaves);
+                assert!(s.done + s.in_flight <= 37);
+                for l in pending.drain(..) {
+                    s.complete(l, &vec![0.0; a], 0.0, &mut rng);
+                }
+            }
+            assert_eq!(s.done, 37);
+            assert_eq!(s.nodes[0].visits, 37);
+            assert!(s.nodes.iter().all(|n| n.virtual_loss == 0));
+            let r = s.result();
+            assert!((r.policy.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+        }
+    }
+
+    #[test]
+    fn finds_a_forced_win() {
+        // X X .
+        // O O .    X to move wins with c1 (2) (and must, or O wins with c2).
+        // . . .
+        let g = pos(&[0, 3, 1, 4]);
+        let mut rng = StdRng::seed_from_u64(3);
+        let r = run_search(&g, &config(200, 4), &mut UniformEvaluator, &mut rng).unwrap();
+        let best = crate::search::apply_temperature(&r.visits, 0.0).iter().position(|&p| p == 1.0).unwrap();
+        assert_eq!(best, 2, "{:?}", r.policy);
+        assert!(r.root_value > 0.5, "winning side's value {}", r.root_value);
+    }
+
+    #[test]
+    fn blocks_a_loss() {
+        // X X .
+        // . O .    O to move must block c1 (2).
+        // . . .
+        let g = pos(&[0, 4, 1]);
+        let mut rng = StdRng::seed_from_u64(4);
+        let r = run_search(&g, &config(800, 8), &mut UniformEvaluator, &mut rng).unwrap();
+        let best = crate::search::apply_temperature(&r.visits, 0.0).iter().position(|&p| p == 1.0).unwrap();
+        assert_eq!(best, 2, "{:?}", r.policy);
+    }
+
+    #[test]
+    fn expand_priors_match_masked_softmax() {
+        let logits = [0.3, -1.0, 2.0, f32::NAN, 0.0, 5.0, 1.0, 1.0, -3.0];
+        let legal: Vec<Action> = vec![0, 2, 4, 5, 8];
+        let mut nodes = vec![Node::new(0, Player::Second, 1.0)];
+        expand(&mut nodes, 0, Player::First, &legal, &logits);
+        let want = masked_softmax(&logits, &legal);
+        assert_eq!(nodes[0].num_children, 5);
+        for (c, w) in nodes[1..].iter().zip(&want) {
+            assert!((c.prior - w).abs() < 1e-6, "{} vs {w}", c.prior);
+        }
+        // A NaN among the legal logits: every legal move counts the same as the max.
+        let mut nodes = vec![Node::new(0, Player::Second, 1.0)];
+        expand(&mut nodes, 0, Player::First, &[1, 3], &logits);
+        let want = masked_softmax(&logits, &[1, 3]);
+        assert!((nodes[1].prior - want[0]).abs() < 1e-6 && (nodes[2].prior - want[1]).abs() < 1e-6);
+    }
+
+    #[test]
+    fn reset_search_equals_a_new_one() {
+        let mut rng = StdRng::seed_from_u64(11);
+        let mut s = PuctSearch::new(TicTacToe::initial(), params(30, 4), puct()).unwrap();
+        let mut ev = UniformEvaluator;
+        while !s.is_finished() {
+            let mut leaves = Vec::new();
+            s.gather(&mut leaves);
+            let states: Vec<TicTacToe> = leaves.iter().map(|l| l.state).collect();
+            let out = Evaluator::<TicTacToe>::evaluate(&mut ev, &states, &[]).unwrap();
+            for (i, l) in leaves.into_iter().enumerate() {
+                s.complete(l, &out.logits[i * 9..(i + 1) * 9], out.values[i], &mut rng);
+            }
+        }
+        let next = pos(&[4]);
+        s.reset(next).unwrap();
+        let fresh = PuctSearch::new(next, params(30, 4), puct()).unwrap();
+        assert_eq!((s.done, s.in_flight, s.nodes.len()), (0, 0, 1));
+        assert_eq!(s.nodes[0].mover, fresh.nodes[0].mover);
+        assert_eq!(s.root, fresh.root);
+        assert!(matches!(s.reset(pos(&[0, 3, 1, 4, 2])), Err(SearchError::GameOver)));
+    }
+
+    #[test]
+    fn search_refuses_a_finished_game() {
+        let g = pos(&[0, 3, 1, 4, 2]);
+        assert!(matches!(PuctSearch::new(g, params(10, 1), puct()), Err(SearchError::GameOver)));
+    }
+}
