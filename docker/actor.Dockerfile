@@ -6,6 +6,8 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY engine-rust engine-rust
 COPY actor actor
+# The game profiles are compiled into the binary (actor/build.rs).
+COPY games games
 RUN cargo build --release -p actor
 
 FROM node:20-bookworm-slim AS web-build

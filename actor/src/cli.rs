@@ -21,7 +21,7 @@ use crate::store::{self, Store};
     name = "actor",
     version,
     about = "Cartridge actor: AlphaZero-style self-play (batched MCTS + ONNX Runtime), the replay.db writer, and the HTTP server for the web app",
-    after_help = "Examples:\n  actor run --game tictactoe --data-dir data          self-play + server on 127.0.0.1:8080\n  actor selfplay --game connect4 --max-games 100      self-play only\n  actor serve                                         play the current model in the browser\n  actor perft --game othello --depth 6\n  actor arena --game tictactoe --a latest --b random --games 100 --sims 100\n  actor tournament --game connect4 --models data/models --baselines random,alphabeta:4\n  actor accuracy --game connect4 --model latest        solver error rates of the current model\n\nONNX Runtime is loaded from --ort-lib, $ORT_DYLIB_PATH, or .venv/lib/python3*/site-packages/onnxruntime/capi/ (pip install onnxruntime)."
+    after_help = "Examples:\n  actor run --game tictactoe --data-dir data          self-play + server on 127.0.0.1:8080\n  actor selfplay --game connect4 --max-games 100      self-play only\n  actor serve                                         play the current model in the browser\n  actor perft --game othello --depth 6\n  actor arena --game tictactoe --a latest --b random --games 100 --sims 100\n  actor tournament --game connect4 --models data/models --baselines random,alphabeta:4\n  actor accuracy --game connect4 --model latest        solver error rates of the current model\n  actor games                                         the games and their defaults\n\nONNX Runtime is loaded from --ort-lib, $ORT_DYLIB_PATH, or .venv/lib/python3*/site-packages/onnxruntime/capi/ (pip install onnxruntime)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -48,6 +48,8 @@ pub enum Command {
     Accuracy(crate::eval::commands::AccuracyArgs),
     /// Play the bot in the terminal (moves typed on stdin, so it can be piped).
     Play(crate::play::PlayArgs),
+    /// List the games and the defaults of their profiles (games/<name>/profile.toml).
+    Games,
 }
 
 #[derive(Args, Debug)]
@@ -80,7 +82,45 @@ pub fn main_entry() -> Result<()> {
         Command::Accuracy(a) => crate::eval::commands::accuracy_cmd(&a),
         Command::Bench(a) => crate::bench::run(&a),
         Command::Play(a) => crate::play::play_cmd(&a),
+        Command::Games => {
+            print!("{}", games_table());
+            Ok(())
+        }
     }
+}
+
+/// The games of this build with the defaults their profiles give (what `actor games`
+/// prints).
+pub fn games_table() -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<10} {:>7} {:>9} {:>10} {:>6} {:>7} {:>7} {:>8} {:>9}  {:<14} baselines",
+        "game", "actions", "selfplay", "play sims", "alpha", "temp", "random", "threads", "bootstrap", "benchmark"
+    );
+    for &k in GameKind::ALL {
+        let p = crate::profile::profile(k);
+        let s = &p.selfplay;
+        let bench = if p.eval.benchmark.is_empty() { "none" } else { p.eval.benchmark.as_str() };
+        let _ = writeln!(
+            out,
+            "{:<10} {:>7} {:>9} {:>10} {:>6.2} {:>7} {:>7} {:>8} {:>9}  {:<14} {}",
+            k.name(),
+            k.spec().num_actions,
+            s.simulations,
+            p.play.simulations,
+            s.dirichlet_alpha(),
+            s.temperature_moves,
+            s.random_opening_plies,
+            s.threads,
+            s.bootstrap_positions,
+            bench,
+            p.eval.baselines.join(",")
+        );
+    }
+    out.push_str("\nselfplay/play sims: search simulations per move; alpha: root Dirichlet noise; temp: plies sampled at\ntemperature 1; random: most random opening plies; bootstrap: positions before waiting for the first model.\nEvery value is a flag of `actor run` too; the profiles say why each default was chosen.\n");
+    out
 }
 
 fn init_ort(explicit: Option<&Path>) -> Result<()> {
@@ -275,4 +315,18 @@ fn perft_cmd(a: &PerftArgs) -> Result<()> {
         println!("perft {} depth {}: {} leaves in {:.3} s ({:.0} nodes/s)", kind, a.depth, n, secs, n as f64 / secs.max(1e-9));
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_games_table_has_a_row_per_game_with_its_profile() {
+        let t = super::games_table();
+        for &k in engine_core::GameKind::ALL {
+            let row = t.lines().find(|l| l.starts_with(k.name())).unwrap_or_else(|| panic!("no row for {k}: {t}"));
+            let p = crate::profile::profile(k);
+            assert!(row.contains(&p.eval.baselines.join(",")), "{row}");
+        }
+        assert!(t.lines().any(|l| l.starts_with("connect4") && l.contains("positions.json")), "{t}");
+    }
 }
