@@ -16,7 +16,6 @@
 
 pub mod driver;
 pub mod evaluator;
-pub mod puct;
 
 use engine_core::{Action, Game};
 use rand::{Rng, RngCore};
@@ -104,10 +103,12 @@ pub trait SearchAlgorithm {
         -> Result<Box<dyn Search<G>>, SearchError>;
 }
 
-/// Declares the search algorithms from one list: the [`Algorithm`] enum of their
-/// parameters, their names and their flags ([`AlgorithmArgs`]).
+/// Declares the search algorithms from one list: their modules, the [`Algorithm`] enum
+/// of their parameters, their names and their flags ([`AlgorithmArgs`]).
 macro_rules! searches {
     ($($name:literal => $Variant:ident($module:ident::$Algo:ident)),+ $(,)?) => {
+        $(pub mod $module;)+
+
         /// A search algorithm with its parameters.
         #[derive(Clone, Debug, PartialEq)]
         pub enum Algorithm {
@@ -152,8 +153,8 @@ macro_rules! searches {
     };
 }
 
-// The one list of search algorithms: a new one is its own file (declared above) and
-// one line here.
+// The one list of search algorithms: a new one is its own file (`search/<name>.rs`,
+// a type implementing `SearchAlgorithm`) and one line here.
 searches! {
     "puct" => Puct(puct::Puct),
 }
