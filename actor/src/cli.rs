@@ -12,9 +12,10 @@ use engine_core::{with_game, Game, GameKind};
 use crate::config::{ActorConfig, RunArgs};
 use crate::eval::evaluator::GatingMode;
 use crate::nn::{self, ModelWatcher};
-use crate::selfplay::{self, ModelSource, Telemetry};
+use crate::selfplay::{self, ModelSource};
 use crate::server::{self, AppState};
 use crate::store::{self, Store};
+use crate::telemetry::Telemetry;
 
 #[derive(Parser, Debug)]
 #[command(

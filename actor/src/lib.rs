@@ -1,6 +1,7 @@
 #![recursion_limit = "512"]
 //! Cartridge actor. Modules in dependency order (see README.md):
-//! [`mcts`] → [`nn`] → [`selfplay`] → [`store`] → [`eval`] → [`server`] → [`play`] → [`config`], [`bench`], [`cli`].
+//! [`mcts`] → [`nn`] → [`telemetry`] → [`store`] → [`selfplay`] → [`eval`] → [`server`] → [`play`] → [`config`],
+//! [`bench`], [`cli`].
 
 pub mod bench;
 pub mod cli;
@@ -12,3 +13,4 @@ pub mod play;
 pub mod selfplay;
 pub mod server;
 pub mod store;
+pub mod telemetry;

@@ -25,8 +25,8 @@ use tower_http::services::{ServeDir, ServeFile};
 
 use crate::mcts::{apply_temperature, game_defaults, run_search, Evaluator, RolloutEvaluator, SearchParams};
 use crate::nn::{ModelWatcher, NnEvaluator, NnModel, WatchEvent};
-use crate::selfplay::Telemetry;
 use crate::store;
+use crate::telemetry::Telemetry;
 
 /// Largest request body accepted (413 above it).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

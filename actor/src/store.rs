@@ -15,7 +15,7 @@ use engine_core::GameSpec;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
 
-use crate::selfplay::Telemetry;
+use crate::telemetry::Telemetry;
 
 pub const SCHEMA_VERSION: &str = "1";
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

@@ -35,7 +35,7 @@ use crate::eval::players::{model_label, Heuristic, PlayerSpec};
 use crate::eval::store::{summarize, EvalStore, GatingInfo};
 use crate::mcts::SearchParams;
 use crate::nn::NnModel;
-use crate::selfplay::Telemetry;
+use crate::telemetry::Telemetry;
 
 /// Which model self-play uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::eval::arena::GameRecord;
 use crate::eval::elo::{fit_ratings, FitOptions, PairResult};
 use crate::eval::players::label_version;
-use crate::selfplay::unix_now;
+use crate::telemetry::unix_now;
 
 pub const SCHEMA_VERSION: &str = "1";
 
