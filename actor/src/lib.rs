@@ -1,4 +1,3 @@
-#![recursion_limit = "512"]
 //! Cartridge actor. Modules in dependency order (see README.md):
 //! [`mcts`] → [`nn`] → [`telemetry`] → [`store`] → [`selfplay`] → [`eval`] → [`server`] → [`play`] → [`config`],
 //! [`bench`], [`cli`].

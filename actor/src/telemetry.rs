@@ -11,14 +11,15 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// Seconds since the Unix epoch, as the database rows and the stats files store time.
 pub fn unix_now() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
-/// What the model status part of the stats says.
-#[derive(Clone, Debug, Default, Serialize)]
+/// The last model file that failed to load, and why.
+#[derive(Clone, Debug, Default, Serialize, ToSchema)]
 pub struct RejectedModel {
     pub path: String,
     pub reason: String,
@@ -101,7 +102,7 @@ impl Counters {
 /// Shares of worker time by phase (`/api/stats` → `actor.time_split`); `paced` is the
 /// share of wall time spent waiting under the position cap, the others are shares of
 /// busy time and add up to 1.
-#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, ToSchema)]
 pub struct TimeSplit {
     pub select: f64,
     pub encode: f64,
@@ -153,7 +154,7 @@ pub struct Telemetry {
 }
 
 /// The actor part of `/api/stats` (docs/CONTRACTS.md §6).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct ActorStats {
     pub game: String,
     pub games_played: u64,

@@ -7,7 +7,7 @@
 //! - [`stats`] serves `/api/stats` and the replays;
 //! - [`trainer_proxy`] forwards `/api/trainer/*`;
 //! - [`static_files`] serves the web app (`web/dist`);
-//! - [`openapi`] serves `/api/openapi.json`.
+//! - [`openapi`] serves `/api/openapi.json`, generated from the handlers and their types.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -17,10 +17,11 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
+use axum::routing::{any, get, post, MethodRouter};
 use axum::{Json, Router};
 use engine_core::GameKind;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::nn::{ModelWatcher, NnModel, WatchEvent};
 use crate::telemetry::Telemetry;
@@ -34,7 +35,6 @@ pub mod trainer_proxy;
 #[cfg(test)]
 mod test_util;
 
-pub use openapi::openapi_document;
 pub use play::MoveResponse;
 
 /// Largest request body accepted (413 above it).
@@ -120,6 +120,13 @@ impl AppState {
     }
 }
 
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// What was wrong, in words.
+    pub error: String,
+}
+
 /// An error response: `{"error": message}` with a 4xx/5xx status.
 #[derive(Debug)]
 pub struct AppError {
@@ -149,7 +156,7 @@ impl IntoResponse for AppError {
         } else {
             tracing::debug!(status = %self.status, "{}", self.message);
         }
-        (self.status, Json(json!({ "error": self.message }))).into_response()
+        (self.status, Json(ErrorBody { error: self.message })).into_response()
     }
 }
 
@@ -181,19 +188,31 @@ impl From<PathRejection> for AppError {
 
 type ApiResult<T> = Result<Json<T>, AppError>;
 
+/// Every `/api` route with its handlers, in axum's path syntax. [`app`] mounts exactly
+/// these, and the OpenAPI test checks that the document lists exactly these, so a
+/// route cannot be added without being documented.
+pub fn api_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    vec![
+        ("/api/health", get(play::health)),
+        ("/api/games", get(play::games)),
+        ("/api/move", post(play::post_move)),
+        ("/api/state", post(play::post_state)),
+        ("/api/stats", get(stats::stats)),
+        ("/api/replays", get(stats::replays)),
+        ("/api/replays/{id}", get(stats::replay)),
+        ("/api/openapi.json", get(openapi::openapi_json)),
+        ("/api/trainer", any(trainer_proxy::proxy_root)),
+        ("/api/trainer/{*path}", any(trainer_proxy::proxy)),
+    ]
+}
+
 /// The router: `/api/*` routes, the trainer proxy, and the web app.
 pub fn app(state: AppState) -> Router {
-    Router::new()
-        .route("/api/health", get(play::health))
-        .route("/api/games", get(play::games))
-        .route("/api/move", post(play::post_move))
-        .route("/api/state", post(play::post_state))
-        .route("/api/stats", get(stats::stats))
-        .route("/api/replays", get(stats::replays))
-        .route("/api/replays/{id}", get(stats::replay))
-        .route("/api/openapi.json", get(openapi::openapi))
-        .route("/api/trainer", any(trainer_proxy::proxy_root))
-        .route("/api/trainer/{*path}", any(trainer_proxy::proxy))
+    let mut router = Router::new();
+    for (path, handlers) in api_routes() {
+        router = router.route(path, handlers);
+    }
+    router
         .route("/api", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))
         .fallback(static_files::static_files)

@@ -1,131 +1,254 @@
-//! `/api/openapi.json`: the OpenAPI description of the routes.
+//! `/api/openapi.json`: the OpenAPI description of the routes, generated from the
+//! handlers' `#[utoipa::path]` attributes and the `ToSchema` types they take and
+//! return, so the document cannot drift from the code. The fuzz suite (schemathesis)
+//! generates its requests from it and checks every answer against it.
 
 use axum::extract::State;
 use axum::Json;
-use engine_core::GameKind;
-use serde_json::{json, Value};
+use utoipa::openapi::schema::{Object, Schema};
+use utoipa::openapi::{OpenApi as Document, RefOr};
+use utoipa::{Number, OpenApi};
 
-use super::AppState;
+use super::{play, stats, trainer_proxy, AppState};
 
-pub(super) async fn openapi(State(st): State<AppState>) -> Json<Value> {
-    let mut doc = openapi_document();
-    // The cap is a flag of this process, so the document states the one in force.
-    doc["paths"]["/api/move"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]
-        ["simulations"]["maximum"] = json!(st.config.max_simulations);
-    Json(doc)
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Cartridge actor",
+        version = "1",
+        description = "Self-play actor: play the bots, watch training. Contract: docs/CONTRACTS.md §6."
+    ),
+    paths(
+        play::health,
+        play::games,
+        play::post_move,
+        play::post_state,
+        stats::stats,
+        stats::replays,
+        stats::replay,
+        openapi_json,
+        trainer_proxy::proxy_root,
+        trainer_proxy::proxy,
+    )
+)]
+struct ApiDoc;
+
+/// The document, with the bounds the attributes cannot state filled in: the cap on
+/// simulations is a flag of this process, and an attribute's integer literal cannot
+/// hold the 64-bit range of a replay id.
+pub fn document(max_simulations: u32) -> Document {
+    let mut doc = ApiDoc::openapi();
+    let move_request = doc.components.as_mut().and_then(|c| c.schemas.get_mut("MoveRequest"));
+    let simulations = object(move_request, "MoveRequest").properties.get_mut("simulations");
+    object(simulations, "MoveRequest.simulations").maximum = Some(Number::UInt(max_simulations as usize));
+    let replay = doc.paths.paths.get_mut("/api/replays/{id}").and_then(|p| p.get.as_mut());
+    let id = replay.and_then(|op| op.parameters.as_mut()).and_then(|ps| {
+        ps.iter_mut().find_map(|p| match p {
+            RefOr::T(p) if p.name == "id" => Some(p),
+            _ => None,
+        })
+    });
+    let id = object(id.and_then(|p| p.schema.as_mut()), "the id of /api/replays/{id}");
+    id.minimum = Some(Number::Int(i64::MIN as isize));
+    id.maximum = Some(Number::Int(i64::MAX as isize));
+    doc
 }
 
-/// The OpenAPI 3 description of the routes above (hand-written; tests check every
-/// route is listed).
-pub fn openapi_document() -> Value {
-    let err = json!({"description": "bad input", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
-    let ok = |schema: Value| json!({"description": "OK", "content": {"application/json": {"schema": schema}}});
-    let moves_schema = json!({"type": "array", "items": {"type": "integer"}, "description": "actions from the initial position (docs/CONTRACTS.md §1)"});
-    let game_schema = json!({"type": "string", "enum": GameKind::ALL.iter().map(|k| k.name()).collect::<Vec<_>>()});
-    json!({
-        "openapi": "3.0.3",
-        "info": {"title": "Cartridge actor", "version": "1", "description": "Self-play actor: play the bots, watch training. Contract: docs/CONTRACTS.md §6."},
-        "paths": {
-            "/api/health": {"get": {"summary": "liveness, game, model version", "responses": {"200": ok(json!({"type": "object", "properties": {
-                "status": {"type": "string"}, "game": {"type": "string"}, "model_version": {"type": "integer", "nullable": true}, "uptime_s": {"type": "number"}}}))}}},
-            "/api/games": {"get": {"summary": "the games and whether a trained model exists", "responses": {"200": ok(json!({"type": "object", "properties": {
-                "games": {"type": "array", "items": {"type": "object", "properties": {
-                    "name": {"type": "string"}, "display_name": {"type": "string"}, "rows": {"type": "integer"}, "cols": {"type": "integer"},
-                    "num_actions": {"type": "integer"}, "has_model": {"type": "boolean"}, "model_version": {"type": "integer", "nullable": true},
-                    "default_simulations": {"type": "integer"}, "training": {"type": "boolean"}}}}}}))}}},
-            "/api/move": {"post": {"summary": "search a position and return the bot's move",
-                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["game"], "properties": {
-                    "game": game_schema, "moves": moves_schema, "simulations": {"type": "integer", "minimum": 1, "nullable": true, "description": "absent or null: the game's default_simulations"}}}}}},
-                "responses": {"200": ok(json!({"type": "object", "properties": {
-                    "action": {"type": "integer"}, "policy": {"type": "array", "items": {"type": "number"}},
-                    "value": {"type": "number", "description": "search value for the side to move before the action"},
-                    "model_version": {"type": "integer", "nullable": true}}})),
-                    "400": err, "413": err, "415": err, "422": err,
-                    "503": {"description": "every search slot stayed busy, or the request ran past its time limit; try again", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}},
-            "/api/state": {"post": {"summary": "the position after some moves, as the engine sees it",
-                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["game"], "properties": {
-                    "game": game_schema, "moves": moves_schema}}}}},
-                "responses": {"200": ok(json!({"type": "object", "properties": {
-                    "cells": {"type": "array", "items": {"type": "integer", "enum": [0, 1, 2]}}, "to_move": {"type": "integer", "enum": [1, 2]},
-                    "legal_actions": {"type": "array", "items": {"type": "integer"}},
-                    "outcome": {"type": "string", "enum": ["first", "second", "draw"], "nullable": true},
-                    "winning_cells": {"type": "array", "items": {"type": "integer"}}}})),
-                    "400": err, "413": err, "415": err, "422": err}}},
-            "/api/stats": {"get": {"summary": "trainer stats.json (or null) and the actor's live figures", "responses": {"200": ok(json!({"type": "object", "properties": {
-                "trainer": {"type": "object", "nullable": true}, "actor": {"type": "object", "properties": {
-                    "game": {"type": "string"}, "games_played": {"type": "integer"}, "positions": {"type": "integer"},
-                    "games_per_min": {"type": "number"}, "positions_per_min": {"type": "number"}, "simulations_per_s": {"type": "number"},
-                    "nn_evals_per_s": {"type": "number"}, "mean_batch_fill": {"type": "number"}, "mean_batch_size": {"type": "number"},
-                    "inference_share": {"type": "number"},
-                    "time_split": {"type": "object", "description": "shares of worker time: select, encode, inference, complete, handoff (of busy time, summing to 1) and paced (of wall time)",
-                        "properties": {"select": {"type": "number"}, "encode": {"type": "number"}, "inference": {"type": "number"},
-                            "complete": {"type": "number"}, "handoff": {"type": "number"}, "paced": {"type": "number"}}},
-                    "model_version": {"type": "integer", "nullable": true},
-                    "model_loaded_at": {"type": "number", "nullable": true},
-                    "last_rejected_model": {"type": "object", "nullable": true, "properties": {"path": {"type": "string"}, "reason": {"type": "string"}, "at": {"type": "number"}}},
-                    "uptime_s": {"type": "number"}}},
-                "evaluation": {"type": "object", "nullable": true, "description": "docs/CONTRACTS.md §8", "properties": {
-                    "gating": {"type": "object", "properties": {"mode": {"type": "string", "enum": ["continuous", "gated"]},
-                        "best_version": {"type": "integer", "nullable": true}, "self_play_version": {"type": "integer", "nullable": true}}},
-                    "ratings": {"type": "array", "items": {"type": "object", "properties": {"player": {"type": "string"},
-                        "version": {"type": "integer", "nullable": true}, "elo": {"type": "number"}, "elo_lo": {"type": "number"},
-                        "elo_hi": {"type": "number"}, "games": {"type": "integer"}}}},
-                    "baselines": {"type": "array", "items": {"type": "object", "properties": {"version": {"type": "integer"},
-                        "opponent": {"type": "string"}, "wins": {"type": "integer"}, "draws": {"type": "integer"},
-                        "losses": {"type": "integer"}, "score": {"type": "number"}}}},
-                    "accuracy": {"type": "array", "items": {"type": "object", "properties": {"version": {"type": "integer"},
-                        "phase": {"type": "string"}, "mode": {"type": "string", "enum": ["net", "search"]},
-                        "positions": {"type": "integer"}, "errors": {"type": "integer"}, "error_rate": {"type": "number"}}}}}}}}))}}},
-            "/api/replays": {"get": {"summary": "recent self-play games, newest first",
-                "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 20}}],
-                "responses": {"200": ok(json!({"type": "object", "properties": {"games": {"type": "array", "items": {"$ref": "#/components/schemas/Game"}}}})), "400": err}}},
-            "/api/replays/{id}": {"get": {"summary": "one game with its positions' targets",
-                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "format": "int64", "minimum": i64::MIN, "maximum": i64::MAX}}],
-                "responses": {"200": ok(json!({"allOf": [{"$ref": "#/components/schemas/Game"}, {"type": "object", "properties": {"positions": {"type": "array", "items": {"type": "object", "properties": {
-                    "ply": {"type": "integer"}, "policy": {"type": "array", "items": {"type": "number"}}, "root_value": {"type": "number"}, "value": {"type": "number"}}}}}}]})),
-                    "400": err, "404": err}}},
-            "/api/openapi.json": {"get": {"summary": "this document", "responses": {"200": {"description": "OK"}}}},
-            "/api/trainer/{path}": {
-                "parameters": [{"name": "path", "in": "path", "required": true, "description": "path of the trainer's control API (docs/CONTRACTS.md §7); segments of letters, digits, '-', '_', '.', never '.' or '..'",
-                    "example": "status",
-                    "schema": {"type": "string", "pattern": "^(?!(.*/)?\\.\\.?(/|$))[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$"}}],
-                "get": {"summary": "proxied to the trainer", "responses": {"default": {"description": "the trainer's response"}, "400": err, "502": err}},
-                "post": {"summary": "proxied to the trainer", "responses": {"default": {"description": "the trainer's response"}, "400": err, "413": err, "502": err}},
-                "patch": {"summary": "proxied to the trainer", "responses": {"default": {"description": "the trainer's response"}, "400": err, "413": err, "502": err}}}
-        },
-        "components": {"schemas": {
-            "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
-            "Game": {"type": "object", "properties": {"id": {"type": "integer"}, "created_at": {"type": "number"},
-                "model_version": {"type": "integer", "nullable": true}, "num_moves": {"type": "integer"},
-                "outcome": {"type": "integer", "enum": [-1, 0, 1]}, "moves": {"type": "array", "items": {"type": "integer"}}}}
-        }}
-    })
+/// The inline schema object `what` names; the types above define it, so its absence
+/// is a bug of this file.
+fn object<'a>(schema: Option<&'a mut RefOr<Schema>>, what: &str) -> &'a mut Object {
+    match schema {
+        Some(RefOr::T(Schema::Object(o))) => o,
+        _ => panic!("{what} is not an inline schema object"),
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    summary = "this document",
+    responses((status = 200, description = "the OpenAPI description of this API", body = Object))
+)]
+pub(super) async fn openapi_json(State(st): State<AppState>) -> Json<Document> {
+    Json(document(st.config.max_simulations))
 }
 
 #[cfg(test)]
 mod tests {
-    use axum::http::StatusCode;
+    use std::collections::BTreeSet;
 
-    use super::super::test_util::{call, state};
+    use axum::http::StatusCode;
+    use serde_json::{json, Value};
+
+    use super::super::test_util::{call, config};
+    use super::super::{api_routes, AppState};
+    use crate::telemetry::Telemetry;
+
+    fn state_with_max(dir: &std::path::Path, max_simulations: u32) -> AppState {
+        let mut cfg = config(dir);
+        cfg.max_simulations = max_simulations;
+        AppState::new(cfg, std::sync::Arc::new(Telemetry::new("tictactoe")), None)
+    }
+
+    /// axum's `{*rest}` (a wildcard) is OpenAPI's `{rest}`.
+    fn openapi_path(axum_path: &str) -> String {
+        axum_path.replace("{*", "{")
+    }
+
+    /// A concrete URI for a templated path.
+    fn concrete(path: &str) -> String {
+        path.replace("{id}", "1").replace("{path}", "status")
+    }
+
+    /// Follows a local `$ref`.
+    fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+        match schema.get("$ref").and_then(Value::as_str) {
+            Some(r) => {
+                let name = r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("non-local $ref {r}"));
+                &doc["components"]["schemas"][name]
+            }
+            None => schema,
+        }
+    }
+
+    /// The property names a schema gives an object (through `$ref` and `allOf`).
+    fn properties(doc: &Value, schema: &Value) -> BTreeSet<String> {
+        let s = resolve(doc, schema);
+        let mut out: BTreeSet<String> =
+            s["properties"].as_object().into_iter().flatten().map(|(k, _)| k.clone()).collect();
+        for part in s["allOf"].as_array().into_iter().flatten() {
+            out.extend(properties(doc, part));
+        }
+        out
+    }
+
+    fn response_schema<'a>(doc: &'a Value, path: &str, method: &str) -> &'a Value {
+        let s = &doc["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"];
+        assert!(!s.is_null(), "{method} {path}: no JSON schema for 200");
+        s
+    }
 
     #[tokio::test]
-    async fn openapi_lists_every_route() {
+    async fn document_is_openapi_3_and_lists_every_route_the_router_serves() {
         let dir = tempfile::tempdir().unwrap();
-        let (s, v) = call(&state(dir.path()), "GET", "/api/openapi.json", None).await;
+        let st = state_with_max(dir.path(), 777);
+        let (s, doc) = call(&st, "GET", "/api/openapi.json", None).await;
         assert_eq!(s, StatusCode::OK);
-        assert_eq!(v["openapi"], "3.0.3");
-        for p in [
-            "/api/health",
-            "/api/games",
-            "/api/move",
-            "/api/state",
-            "/api/stats",
-            "/api/replays",
-            "/api/replays/{id}",
-            "/api/openapi.json",
-            "/api/trainer/{path}",
-        ] {
-            assert!(v["paths"].get(p).is_some(), "{p} missing");
+        assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")), "not OpenAPI 3.x: {}", doc["openapi"]);
+        // It parses as an OpenAPI document, not just as JSON.
+        let parsed: utoipa::openapi::OpenApi = serde_json::from_value(doc.clone()).expect("an OpenAPI document");
+        assert_eq!(parsed.info.title, "Cartridge actor");
+
+        let routed: BTreeSet<String> = api_routes().iter().map(|(p, _)| openapi_path(p)).collect();
+        let documented: BTreeSet<String> = doc["paths"].as_object().unwrap().keys().cloned().collect();
+        assert_eq!(documented, routed, "the document and the router list different routes");
+
+        // Each documented operation is served (not a 405 or the unknown-route 404), and
+        // each method the document leaves out is refused with a 405.
+        for path in &documented {
+            let item = &doc["paths"][path];
+            for method in ["get", "post", "put", "patch", "delete"] {
+                let body = (method != "get").then_some("{}");
+                let (s, v) = call(&st, &method.to_uppercase(), &concrete(path), body).await;
+                let unknown = v["error"].as_str().is_some_and(|e| e.contains("no API route"));
+                if item.get(method).is_some() {
+                    assert!(s != StatusCode::METHOD_NOT_ALLOWED && !unknown, "{method} {path} is documented: {s} {v}");
+                } else {
+                    assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED, "{method} {path} is not documented: {v}");
+                }
+            }
         }
+    }
+
+    #[tokio::test]
+    async fn request_constraints_are_in_the_document() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, doc) = call(&state_with_max(dir.path(), 777), "GET", "/api/openapi.json", None).await;
+        for (path, schema) in [("/api/move", "MoveRequest"), ("/api/state", "StateRequest")] {
+            let body = &doc["paths"][path]["post"]["requestBody"];
+            assert_eq!(body["required"], true, "{path}");
+            let s = resolve(&doc, &body["content"]["application/json"]["schema"]);
+            assert_eq!(s, &doc["components"]["schemas"][schema], "{path}");
+            assert_eq!(s["required"], json!(["game"]), "{path}: {s}");
+            assert_eq!(s["properties"]["game"]["enum"], json!(["tictactoe", "connect4", "othello"]), "{path}: {s}");
+            assert_eq!(s["properties"]["moves"]["type"], "array", "{path}: {s}");
+            assert_eq!(s["properties"]["moves"]["items"]["type"], "integer", "{path}: {s}");
+        }
+        let sims = &doc["components"]["schemas"]["MoveRequest"]["properties"]["simulations"];
+        assert_eq!(sims["minimum"], 1, "{sims}");
+        // The cap is the flag of this process.
+        assert_eq!(sims["maximum"], 777, "{sims}");
+        let limit = doc["paths"]["/api/replays"]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "limit")
+            .unwrap()["schema"]
+            .clone();
+        assert_eq!((limit["minimum"].clone(), limit["maximum"].clone()), (json!(1), json!(1000)), "{limit}");
+        let trainer = &doc["paths"]["/api/trainer/{path}"]["get"]["parameters"][0];
+        assert_eq!(trainer["in"], "path");
+        assert!(trainer["schema"]["pattern"].as_str().unwrap().starts_with("^(?!"), "{trainer}");
+        for status in ["400", "413", "415", "422", "503"] {
+            let e = &doc["paths"]["/api/move"]["post"]["responses"][status]["content"]["application/json"]["schema"];
+            assert_eq!(properties(&doc, e), BTreeSet::from(["error".to_string()]), "/api/move {status}");
+        }
+    }
+
+    /// The response schemas name exactly the fields the handlers send.
+    #[tokio::test]
+    async fn response_schemas_match_the_answers() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = state_with_max(dir.path(), 5000);
+        let mut db =
+            crate::store::Store::open(&dir.path().join("replay.db"), engine_core::GameKind::TicTacToe.spec()).unwrap();
+        db.write_game(&crate::store::FinishedGame {
+            created_at: 1.0,
+            model_version: None,
+            moves: vec![0, 3, 1, 4, 2],
+            outcome: 1,
+            positions: vec![],
+        })
+        .unwrap();
+        *st.evaluation.lock().unwrap() = Some(
+            serde_json::to_value(crate::eval::store::EvalSummary {
+                gating: crate::eval::store::GatingInfo {
+                    mode: "gated".into(),
+                    best_version: Some(1),
+                    self_play_version: Some(1),
+                },
+                ratings: vec![],
+                baselines: vec![],
+                accuracy: vec![],
+            })
+            .unwrap(),
+        );
+        let (_, doc) = call(&st, "GET", "/api/openapi.json", None).await;
+        let cases: &[(&str, &str, &str, Option<&str>)] = &[
+            ("get", "/api/health", "/api/health", None),
+            ("get", "/api/games", "/api/games", None),
+            ("post", "/api/move", "/api/move", Some(r#"{"game":"tictactoe","moves":[4],"simulations":4}"#)),
+            ("post", "/api/state", "/api/state", Some(r#"{"game":"tictactoe","moves":[4]}"#)),
+            ("get", "/api/stats", "/api/stats", None),
+            ("get", "/api/replays", "/api/replays", None),
+            ("get", "/api/replays/{id}", "/api/replays/1", None),
+        ];
+        for (method, path, uri, body) in cases {
+            let (s, v) = call(&st, &method.to_uppercase(), uri, *body).await;
+            assert_eq!(s, StatusCode::OK, "{uri}: {v}");
+            let schema = response_schema(&doc, path, method);
+            let sent: BTreeSet<String> = v.as_object().unwrap().keys().cloned().collect();
+            assert_eq!(sent, properties(&doc, schema), "{method} {path}");
+        }
+        // Nested objects too: the actor's figures and the evaluation summary.
+        let (_, v) = call(&st, "GET", "/api/stats", None).await;
+        let stats = resolve(&doc, response_schema(&doc, "/api/stats", "get"));
+        let actor: BTreeSet<String> = v["actor"].as_object().unwrap().keys().cloned().collect();
+        assert_eq!(actor, properties(&doc, &stats["properties"]["actor"]));
+        let eval: BTreeSet<String> = v["evaluation"].as_object().unwrap().keys().cloned().collect();
+        assert_eq!(eval, properties(&doc, &doc["components"]["schemas"]["EvalSummary"]));
+        let (_, v) = call(&st, "GET", "/api/games", None).await;
+        let game: BTreeSet<String> = v["games"][0].as_object().unwrap().keys().cloned().collect();
+        assert_eq!(game, properties(&doc, &doc["components"]["schemas"]["GameInfo"]));
     }
 }

@@ -1,6 +1,6 @@
 //! Playing the bots: `/api/health`, `/api/games`, `/api/move` (searches the position
-//! with the model, or with random playouts when there is none) and `/api/state` (the
-//! rules as the engine sees them).
+//! with the played model, or with random playouts when there is none) and
+//! `/api/state` (the rules as the engine sees them).
 
 use std::sync::Arc;
 
@@ -12,20 +12,39 @@ use engine_core::{with_game, Game, GameKind};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
+use utoipa::ToSchema;
 
-use super::{ApiResult, AppError, AppState, ServerConfig, SEARCH_QUEUE_WAIT};
+use super::{ApiResult, AppError, AppState, ErrorBody, ServerConfig, SEARCH_QUEUE_WAIT};
 use crate::mcts::{apply_temperature, game_defaults, run_search, Evaluator, RolloutEvaluator, SearchParams};
 use crate::nn::{NnEvaluator, NnModel};
 
-#[derive(Serialize)]
+/// A game's registry name (docs/CONTRACTS.md §1).
+pub(super) fn game_name_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(GameKind::ALL.iter().map(|k| k.name())))
+        .description(Some("the game's registry name (docs/CONTRACTS.md §1)"))
+        .build()
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct Health {
+    /// Always `ok` while the server answers.
     status: &'static str,
+    /// The game of this data folder.
     game: &'static str,
+    /// Step of the model the move API plays now; null while there is none.
     model_version: Option<i64>,
     uptime_s: f64,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/health",
+    summary = "liveness, game, model version",
+    responses((status = 200, description = "OK", body = Health))
+)]
 pub(super) async fn health(State(st): State<AppState>) -> Json<Health> {
     Json(Health {
         status: "ok",
@@ -35,22 +54,36 @@ pub(super) async fn health(State(st): State<AppState>) -> Json<Health> {
     })
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct GameInfo {
     name: &'static str,
     display_name: &'static str,
     rows: usize,
     cols: usize,
     num_actions: usize,
+    /// Whether a trained model plays this game now.
     has_model: bool,
     model_version: Option<i64>,
+    /// `simulations` of a move request that leaves it out.
     default_simulations: u32,
+    /// The game of this data folder; only it can have a model.
     training: bool,
 }
 
-pub(super) async fn games(State(st): State<AppState>) -> Json<Value> {
+#[derive(Serialize, ToSchema)]
+pub struct GamesResponse {
+    games: Vec<GameInfo>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/games",
+    summary = "the games and whether a trained model exists",
+    responses((status = 200, description = "OK", body = GamesResponse))
+)]
+pub(super) async fn games(State(st): State<AppState>) -> Json<GamesResponse> {
     let model = st.current_model().map(|m| m.info.step);
-    let list: Vec<GameInfo> = GameKind::ALL
+    let games = GameKind::ALL
         .iter()
         .map(|&k| {
             let spec = k.spec();
@@ -69,22 +102,31 @@ pub(super) async fn games(State(st): State<AppState>) -> Json<Value> {
             }
         })
         .collect();
-    Json(json!({ "games": list }))
+    Json(GamesResponse { games })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct MoveRequest {
+    #[schema(schema_with = game_name_schema)]
     game: String,
+    /// Actions from the initial position (docs/CONTRACTS.md §1).
     #[serde(default)]
     moves: Vec<i64>,
+    /// Absent or null: the game's `default_simulations`. The maximum is the server's
+    /// `--max-simulations`.
+    #[schema(minimum = 1)]
     simulations: Option<i64>,
 }
 
-#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct MoveResponse {
+    /// The most visited move.
     pub action: u16,
+    /// Visit shares of every action (0 for illegal ones).
     pub policy: Vec<f32>,
+    /// The search's value for the side to move before the action.
     pub value: f32,
+    /// Step of the model that searched; null for random playouts.
     pub model_version: Option<i64>,
 }
 
@@ -97,6 +139,34 @@ fn replay_moves<G: Game>(moves: &[i64]) -> Result<G, AppError> {
     G::from_actions(moves).map_err(|(i, e)| AppError::bad_request(format!("moves[{i}] = {}: {e}", moves[i])))
 }
 
+/// More moves than a game of this kind can last cannot be a position of it.
+fn check_length(kind: GameKind, moves: &[i64]) -> Result<(), AppError> {
+    let spec = kind.spec();
+    if moves.len() > spec.max_game_length {
+        return Err(AppError::bad_request(format!(
+            "{} moves given; a {} game lasts at most {}",
+            moves.len(),
+            spec.name,
+            spec.max_game_length
+        )));
+    }
+    Ok(())
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/move",
+    summary = "search a position and return the bot's move",
+    request_body = MoveRequest,
+    responses(
+        (status = 200, description = "OK", body = MoveResponse),
+        (status = 400, description = "unknown game, bad or illegal move, finished game, simulations out of range", body = ErrorBody),
+        (status = 413, description = "body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "no Content-Type: application/json", body = ErrorBody),
+        (status = 422, description = "JSON of the wrong shape", body = ErrorBody),
+        (status = 503, description = "every search slot stayed busy, or the request ran past its time limit; try again", body = ErrorBody),
+    )
+)]
 pub(super) async fn post_move(
     State(st): State<AppState>,
     body: Result<Json<MoveRequest>, JsonRejection>,
@@ -109,14 +179,7 @@ pub(super) async fn post_move(
     if sims < 1 || sims > max as i64 {
         return Err(AppError::bad_request(format!("simulations must be between 1 and {max}, got {sims}")));
     }
-    if req.moves.len() > spec.max_game_length {
-        return Err(AppError::bad_request(format!(
-            "{} moves given; a {} game lasts at most {}",
-            req.moves.len(),
-            spec.name,
-            spec.max_game_length
-        )));
-    }
+    check_length(kind, &req.moves)?;
     // Check the moves before waiting for a search slot.
     with_game!(kind, G => replay_moves::<G>(&req.moves).and_then(|g| match g.outcome() {
         Some(o) => Err(AppError::bad_request(format!("the game is already over ({o}); no move to search"))),
@@ -187,40 +250,80 @@ fn search_move<G: Game>(
     Ok(MoveResponse { action, policy: r.policy, value: r.root_value, model_version: version })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct StateRequest {
+    #[schema(schema_with = game_name_schema)]
     game: String,
+    /// Actions from the initial position (docs/CONTRACTS.md §1).
     #[serde(default)]
     moves: Vec<i64>,
 }
 
-fn state_of<G: Game>(moves: &[i64]) -> Result<Value, AppError> {
-    let g: G = replay_moves(moves)?;
-    let outcome = g.outcome().map(|o| match o {
-        engine_core::Outcome::Win(engine_core::Player::First) => "first",
-        engine_core::Outcome::Win(engine_core::Player::Second) => "second",
-        engine_core::Outcome::Draw => "draw",
-    });
-    Ok(json!({
-        "cells": g.cells(),
-        "to_move": g.to_move().index() + 1,
-        "legal_actions": g.legal_actions(),
-        "outcome": outcome,
-        "winning_cells": g.winning_cells(),
-    }))
+/// How a finished game ended.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum GameOutcome {
+    First,
+    Second,
+    Draw,
 }
 
-pub(super) async fn post_state(body: Result<Json<StateRequest>, JsonRejection>) -> ApiResult<Value> {
+/// An array of cells: 0 empty, 1 first player, 2 second player.
+fn cells_schema() -> utoipa::openapi::schema::Array {
+    let cell = ObjectBuilder::new().schema_type(Type::Integer).enum_values(Some([0, 1, 2])).build();
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(cell)
+        .description(Some("row-major from the top-left: 0 empty, 1 first player, 2 second player"))
+        .build()
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StateResponse {
+    #[schema(schema_with = cells_schema)]
+    cells: Vec<u8>,
+    /// 1 for the first player, 2 for the second.
+    #[schema(minimum = 1, maximum = 2)]
+    to_move: u8,
+    legal_actions: Vec<u16>,
+    /// Null while the game goes on.
+    outcome: Option<GameOutcome>,
+    /// The cells of the winning line(s), if any.
+    winning_cells: Vec<usize>,
+}
+
+fn state_of<G: Game>(moves: &[i64]) -> Result<StateResponse, AppError> {
+    let g: G = replay_moves(moves)?;
+    let outcome = g.outcome().map(|o| match o {
+        engine_core::Outcome::Win(engine_core::Player::First) => GameOutcome::First,
+        engine_core::Outcome::Win(engine_core::Player::Second) => GameOutcome::Second,
+        engine_core::Outcome::Draw => GameOutcome::Draw,
+    });
+    Ok(StateResponse {
+        cells: g.cells(),
+        to_move: g.to_move().index() as u8 + 1,
+        legal_actions: g.legal_actions(),
+        outcome,
+        winning_cells: g.winning_cells(),
+    })
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/state",
+    summary = "the position after some moves, as the engine sees it",
+    request_body = StateRequest,
+    responses(
+        (status = 200, description = "OK", body = StateResponse),
+        (status = 400, description = "unknown game, bad or illegal move", body = ErrorBody),
+        (status = 413, description = "body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "no Content-Type: application/json", body = ErrorBody),
+        (status = 422, description = "JSON of the wrong shape", body = ErrorBody),
+    )
+)]
+pub(super) async fn post_state(body: Result<Json<StateRequest>, JsonRejection>) -> ApiResult<StateResponse> {
     let Json(req) = body?;
     let kind = parse_game(&req.game)?;
-    if req.moves.len() > kind.spec().max_game_length {
-        return Err(AppError::bad_request(format!(
-            "{} moves given; a {} game lasts at most {}",
-            req.moves.len(),
-            kind.name(),
-            kind.spec().max_game_length
-        )));
-    }
+    check_length(kind, &req.moves)?;
     with_game!(kind, G => state_of::<G>(&req.moves)).map(Json)
 }
 
@@ -229,6 +332,7 @@ mod tests {
     use axum::body::Body;
     use axum::http::Request as HttpRequest;
     use http_body_util::BodyExt;
+    use serde_json::json;
     use tower::ServiceExt;
 
     use super::super::app;

@@ -4,30 +4,69 @@
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path as UrlPath, Query, State};
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 
-use super::{ApiResult, AppError, AppState};
+use super::{ApiResult, AppError, AppState, ErrorBody};
+use crate::eval::store::EvalSummary;
 use crate::store;
+use crate::telemetry::ActorStats;
 
-pub(super) async fn stats(State(st): State<AppState>) -> Json<Value> {
+#[derive(Serialize, ToSchema)]
+pub struct StatsResponse {
+    /// The trainer's `stats.json` as it wrote it (docs/CONTRACTS.md §4); null while
+    /// there is none.
+    #[schema(value_type = Option<Object>)]
+    trainer: Value,
+    actor: ActorStats,
+    /// docs/CONTRACTS.md §8; null until the first evaluation result.
+    #[schema(value_type = Option<EvalSummary>)]
+    evaluation: Value,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/stats",
+    summary = "trainer stats.json (or null), the actor's live figures, the evaluation summary",
+    responses((status = 200, description = "OK", body = StatsResponse))
+)]
+pub(super) async fn stats(State(st): State<AppState>) -> Json<StatsResponse> {
     let path = st.config.data_dir.join("stats.json");
     // The trainer renames a complete file into place, so a read sees one version.
     let trainer =
         tokio::fs::read(&path).await.ok().and_then(|b| serde_json::from_slice::<Value>(&b).ok()).unwrap_or(Value::Null);
     let evaluation = st.evaluation.lock().unwrap_or_else(|p| p.into_inner()).clone().unwrap_or(Value::Null);
-    Json(json!({ "trainer": trainer, "actor": st.telemetry.snapshot(), "evaluation": evaluation }))
+    Json(StatsResponse { trainer, actor: st.telemetry.snapshot(), evaluation })
 }
 
-#[derive(Deserialize)]
-pub struct ReplaysQuery {
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct ReplaysQuery {
+    /// How many games, newest first.
+    #[param(minimum = 1, maximum = 1000, default = 20)]
     limit: Option<i64>,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct ReplaysResponse {
+    games: Vec<store::GameRow>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/replays",
+    summary = "recent self-play games, newest first",
+    params(ReplaysQuery),
+    responses(
+        (status = 200, description = "OK", body = ReplaysResponse),
+        (status = 400, description = "limit out of range or not a number", body = ErrorBody),
+    )
+)]
 pub(super) async fn replays(
     State(st): State<AppState>,
     q: Result<Query<ReplaysQuery>, QueryRejection>,
-) -> ApiResult<Value> {
+) -> ApiResult<ReplaysResponse> {
     let Query(q) = q?;
     let limit = q.limit.unwrap_or(20);
     if !(1..=1000).contains(&limit) {
@@ -44,10 +83,32 @@ pub(super) async fn replays(
     })
     .await
     .map_err(|e| AppError::internal(e.to_string()))??;
-    Ok(Json(json!({ "games": games })))
+    Ok(Json(ReplaysResponse { games }))
 }
 
-pub(super) async fn replay(State(st): State<AppState>, id: Result<UrlPath<i64>, PathRejection>) -> ApiResult<Value> {
+/// One game with the training targets of its positions.
+#[derive(Serialize, ToSchema)]
+pub struct ReplayDetail {
+    #[serde(flatten)]
+    game: store::GameRow,
+    positions: Vec<store::PositionRow>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/replays/{id}",
+    summary = "one game with its positions' targets",
+    params(("id" = i64, Path, description = "the game's id")),
+    responses(
+        (status = 200, description = "OK", body = ReplayDetail),
+        (status = 400, description = "the id is not a 64-bit integer", body = ErrorBody),
+        (status = 404, description = "no such game (it may have been trimmed)", body = ErrorBody),
+    )
+)]
+pub(super) async fn replay(
+    State(st): State<AppState>,
+    id: Result<UrlPath<i64>, PathRejection>,
+) -> ApiResult<ReplayDetail> {
     let UrlPath(id) = id?;
     let path = st.config.data_dir.join("replay.db");
     let found =
@@ -63,9 +124,7 @@ pub(super) async fn replay(State(st): State<AppState>, id: Result<UrlPath<i64>, 
         .map_err(|e| AppError::internal(e.to_string()))??;
     let (game, positions) =
         found.ok_or_else(|| AppError::not_found(format!("no game with id {id} (it may have been trimmed)")))?;
-    let mut v = serde_json::to_value(game).expect("row serialises");
-    v["positions"] = serde_json::to_value(positions).expect("rows serialise");
-    Ok(Json(v))
+    Ok(Json(ReplayDetail { game, positions }))
 }
 
 #[cfg(test)]
@@ -139,6 +198,7 @@ mod tests {
         assert_eq!(ids, vec![3, 2]);
         let (s, v) = call(&st, "GET", "/api/replays/1", None).await;
         assert_eq!(s, StatusCode::OK);
+        assert_eq!(v["id"], 1);
         assert_eq!(v["moves"], json!([0, 3, 1, 4, 2]));
         assert_eq!(v["positions"][0]["policy"][0], 0.5);
         assert_eq!(v["positions"][0]["value"], 1.0);

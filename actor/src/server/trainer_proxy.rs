@@ -6,12 +6,41 @@ use axum::extract::{Path as UrlPath, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::{AppError, AppState, MAX_BODY_BYTES};
+use super::{AppError, AppState, ErrorBody, MAX_BODY_BYTES};
 
+#[utoipa::path(
+    method(get, post, patch),
+    path = "/api/trainer",
+    summary = "proxied to the trainer's root",
+    responses(
+        (status = "default", description = "the trainer's response"),
+        (status = 413, description = "body over 64 KiB", body = ErrorBody),
+        (status = 502, description = "the trainer is not reachable", body = ErrorBody),
+    )
+)]
 pub(super) async fn proxy_root(State(st): State<AppState>, req: Request) -> Result<Response, AppError> {
     forward(st, String::new(), req).await
 }
 
+#[utoipa::path(
+    method(get, post, patch),
+    path = "/api/trainer/{path}",
+    summary = "proxied to the trainer",
+    params((
+        "path" = String,
+        Path,
+        description = "path of the trainer's control API (docs/CONTRACTS.md §7); segments of letters, digits, '-', '_', '.', never '.' or '..'",
+        example = "status",
+        // The rule of `check_trainer_path`, as a regular expression.
+        pattern = r"^(?!(.*/)?\.\.?(/|$))[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$"
+    )),
+    responses(
+        (status = "default", description = "the trainer's response"),
+        (status = 400, description = "not a trainer API path", body = ErrorBody),
+        (status = 413, description = "body over 64 KiB", body = ErrorBody),
+        (status = 502, description = "the trainer is not reachable", body = ErrorBody),
+    )
+)]
 pub(super) async fn proxy(
     State(st): State<AppState>,
     UrlPath(path): UrlPath<String>,
