@@ -34,7 +34,7 @@ use crate::eval::arena::{play_match, tally, Contestant, MatchConfig};
 use crate::eval::players::{model_label, Heuristic, PlayerSpec};
 use crate::eval::store::{summarize, EvalStore, GatingInfo};
 use crate::mcts::SearchParams;
-use crate::nn::NnModel;
+use crate::nn::{ModelFile, NnModel};
 use crate::telemetry::Telemetry;
 
 /// Which model self-play uses.
@@ -51,6 +51,15 @@ impl GatingMode {
         match self {
             GatingMode::Continuous => "continuous",
             GatingMode::Gated => "gated",
+        }
+    }
+
+    /// The model file self-play plays, and so the one the move API plays too: people
+    /// who play the bot meet the network that makes the training games.
+    pub fn played_model(self) -> ModelFile {
+        match self {
+            GatingMode::Continuous => ModelFile::Latest,
+            GatingMode::Gated => ModelFile::Best,
         }
     }
 }

@@ -23,7 +23,7 @@ use engine_core::GameKind;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::nn::{ModelWatcher, NnModel, WatchEvent};
+use crate::nn::{ModelFile, ModelWatcher, NnModel, WatchEvent};
 use crate::telemetry::Telemetry;
 
 pub mod openapi;
@@ -67,6 +67,18 @@ pub struct ServerConfig {
     pub fpu_reduction: f32,
     /// Random playouts per leaf when searching without a network.
     pub rollouts: usize,
+    /// The model file the move API plays: the one self-play plays (`best.onnx` under
+    /// `--gating gated`, else `latest.onnx`).
+    pub model_file: ModelFile,
+}
+
+impl ServerConfig {
+    /// The watcher of `models/<model_file>` for play: one ONNX Runtime thread, since
+    /// play must not take cores from self-play.
+    pub fn model_watcher(&self) -> ModelWatcher {
+        ModelWatcher::new(&self.data_dir.join("models"), self.game.spec(), 1, Duration::from_millis(500))
+            .watching(self.model_file)
+    }
 }
 
 /// Shared state of every handler.
@@ -74,7 +86,7 @@ pub struct ServerConfig {
 pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub telemetry: Arc<Telemetry>,
-    /// Watches `models/latest.onnx` for play; `None` without ONNX Runtime.
+    /// Watches the model file play uses (`config.model_file`); `None` without ONNX Runtime.
     pub model: Option<Arc<Mutex<ModelWatcher>>>,
     /// The latest evaluation summary (docs/CONTRACTS.md §8), published by the
     /// evaluator thread of `actor run`; `None` until its first result.
@@ -96,8 +108,8 @@ impl AppState {
         }
     }
 
-    /// Looks for a new `latest.onnx` (blocking: may load a model). Called by the
-    /// poller task of [`serve`] and before each move.
+    /// Looks for a new version of the played model file (blocking: may load a model).
+    /// Called by the poller task of [`serve`] and before each move.
     pub fn refresh_model(&self) {
         let Some(w) = &self.model else { return };
         let mut w = w.lock().unwrap_or_else(|p| p.into_inner());

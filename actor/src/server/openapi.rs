@@ -250,5 +250,9 @@ mod tests {
         let (_, v) = call(&st, "GET", "/api/games", None).await;
         let game: BTreeSet<String> = v["games"][0].as_object().unwrap().keys().cloned().collect();
         assert_eq!(game, properties(&doc, &doc["components"]["schemas"]["GameInfo"]));
+        // Which model plays: both endpoints name the file, with the same two values.
+        assert_eq!(doc["components"]["schemas"]["ModelFile"]["enum"], json!(["latest", "best"]));
+        let health = &doc["components"]["schemas"]["Health"];
+        assert!(health["required"].as_array().unwrap().contains(&json!("model_source")), "{health}");
     }
 }

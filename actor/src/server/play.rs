@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 
 use super::{ApiResult, AppError, AppState, ErrorBody, ServerConfig, SEARCH_QUEUE_WAIT};
 use crate::mcts::{apply_temperature, game_defaults, run_search, Evaluator, RolloutEvaluator, SearchParams};
-use crate::nn::{NnEvaluator, NnModel};
+use crate::nn::{ModelFile, NnEvaluator, NnModel};
 
 /// A game's registry name (docs/CONTRACTS.md §1).
 pub(super) fn game_name_schema() -> Object {
@@ -36,13 +36,16 @@ pub struct Health {
     game: &'static str,
     /// Step of the model the move API plays now; null while there is none.
     model_version: Option<i64>,
+    /// Which model file the move API plays: `best` under `--gating gated` (the one
+    /// self-play plays), else `latest`.
+    model_source: ModelFile,
     uptime_s: f64,
 }
 
 #[utoipa::path(
     get,
     path = "/api/health",
-    summary = "liveness, game, model version",
+    summary = "liveness, game, the played model",
     responses((status = 200, description = "OK", body = Health))
 )]
 pub(super) async fn health(State(st): State<AppState>) -> Json<Health> {
@@ -50,6 +53,7 @@ pub(super) async fn health(State(st): State<AppState>) -> Json<Health> {
         status: "ok",
         game: st.config.game.name(),
         model_version: st.current_model().map(|m| m.info.step),
+        model_source: st.config.model_file,
         uptime_s: st.telemetry.uptime_s(),
     })
 }
@@ -128,6 +132,9 @@ pub struct MoveResponse {
     pub value: f32,
     /// Step of the model that searched; null for random playouts.
     pub model_version: Option<i64>,
+    /// Which model file searched (`best` or `latest`); null when no model was used
+    /// (random playouts).
+    pub model_source: Option<ModelFile>,
 }
 
 fn parse_game(name: &str) -> Result<GameKind, AppError> {
@@ -247,7 +254,8 @@ fn search_move<G: Game>(
     let r = result.map_err(|e| AppError::internal(format!("search failed: {e}")))?;
     let best = apply_temperature(&r.policy, 0.0);
     let action = best.iter().position(|&p| p == 1.0).unwrap_or(0) as u16;
-    Ok(MoveResponse { action, policy: r.policy, value: r.root_value, model_version: version })
+    let model_source = version.map(|_| cfg.model_file);
+    Ok(MoveResponse { action, policy: r.policy, value: r.root_value, model_version: version, model_source })
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -335,9 +343,10 @@ mod tests {
     use serde_json::json;
     use tower::ServiceExt;
 
-    use super::super::app;
-    use super::super::test_util::{call, call_raw, state};
+    use super::super::test_util::{call, call_raw, config, state};
+    use super::super::{app, AppState};
     use super::*;
+    use crate::telemetry::Telemetry;
 
     #[tokio::test]
     async fn health_and_games() {
@@ -348,6 +357,7 @@ mod tests {
         assert_eq!(v["status"], "ok");
         assert_eq!(v["game"], "tictactoe");
         assert!(v["model_version"].is_null());
+        assert_eq!(v["model_source"], "latest");
         let (s, v) = call(&st, "GET", "/api/games", None).await;
         assert_eq!(s, StatusCode::OK);
         let g = v["games"].as_array().unwrap().iter().find(|g| g["name"] == "tictactoe").unwrap();
@@ -366,6 +376,7 @@ mod tests {
         assert_eq!(s, StatusCode::OK, "{v}");
         assert_eq!(v["action"], 2);
         assert!(v["model_version"].is_null());
+        assert!(v["model_source"].is_null(), "random playouts have no model file: {v}");
         let p: Vec<f64> = v["policy"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
         assert_eq!(p.len(), 9);
         assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-4);
@@ -439,5 +450,84 @@ mod tests {
         assert!(v["error"].as_str().unwrap().contains("moves[1]"));
         let (s, _) = call(&st, "POST", "/api/state", Some(r#"{"game":"nope"}"#)).await;
         assert_eq!(s, StatusCode::BAD_REQUEST);
+    }
+
+    /// Copies a fixture into `models/` under `name`, as a publish (temp file, rename).
+    fn publish_as(models: &std::path::Path, fixture: &str, name: &str) {
+        std::fs::create_dir_all(models).unwrap();
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(fixture);
+        let tmp = models.join(format!(".{name}.tmp"));
+        std::fs::copy(src, &tmp).unwrap();
+        std::fs::rename(&tmp, models.join(name)).unwrap();
+    }
+
+    /// Whether ONNX Runtime can be loaded here; without it the model tests cannot run
+    /// (and must not be skipped where the runtime is required).
+    fn ort_available() -> bool {
+        match crate::nn::find_ort_library(None) {
+            Err(e) => {
+                assert!(
+                    std::env::var_os("CARTRIDGE_REQUIRE_ORT").is_none(),
+                    "CARTRIDGE_REQUIRE_ORT is set but ONNX Runtime is missing: {e}"
+                );
+                eprintln!("\n!!!!!!!! SKIPPING ONNX TEST: {e} !!!!!!!!\n");
+                false
+            }
+            Ok(_) => {
+                crate::nn::init_runtime(None).expect("ONNX Runtime exists but does not load");
+                true
+            }
+        }
+    }
+
+    /// A server over a folder holding best.onnx (step 100) and a newer latest.onnx
+    /// (step 200), with the watcher `actor run` builds from the config.
+    fn server_with_two_models(dir: &std::path::Path, model_file: ModelFile) -> AppState {
+        let models = dir.join("models");
+        publish_as(&models, "tictactoe_step100.onnx", "best.onnx");
+        publish_as(&models, "tictactoe_step200.onnx", "latest.onnx");
+        let mut cfg = config(dir);
+        cfg.model_file = model_file;
+        let watcher = cfg.model_watcher();
+        AppState::new(cfg, Arc::new(Telemetry::new("tictactoe")), Some(watcher))
+    }
+
+    #[tokio::test]
+    async fn gated_server_plays_the_best_model() {
+        if !ort_available() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let st = server_with_two_models(dir.path(), crate::eval::evaluator::GatingMode::Gated.played_model());
+        let body = r#"{"game":"tictactoe","moves":[0,3,1,4],"simulations":32}"#;
+        let (s, v) = call(&st, "POST", "/api/move", Some(body)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["model_version"], 100, "{v}");
+        assert_eq!(v["model_source"], "best", "{v}");
+        let (_, h) = call(&st, "GET", "/api/health", None).await;
+        assert_eq!((h["model_version"].clone(), h["model_source"].clone()), (json!(100), json!("best")), "{h}");
+        let (_, g) = call(&st, "GET", "/api/games", None).await;
+        let t = g["games"].as_array().unwrap().iter().find(|g| g["name"] == "tictactoe").unwrap();
+        assert_eq!(t["model_version"], 100, "{g}");
+        // Another game has no model: it is searched with random playouts.
+        let (s, v) = call(&st, "POST", "/api/move", Some(r#"{"game":"connect4","moves":[],"simulations":8}"#)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert!(v["model_version"].is_null() && v["model_source"].is_null(), "{v}");
+    }
+
+    #[tokio::test]
+    async fn continuous_server_plays_the_latest_model() {
+        if !ort_available() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let st = server_with_two_models(dir.path(), crate::eval::evaluator::GatingMode::Continuous.played_model());
+        let body = r#"{"game":"tictactoe","moves":[0,3,1,4],"simulations":32}"#;
+        let (s, v) = call(&st, "POST", "/api/move", Some(body)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["model_version"], 200, "{v}");
+        assert_eq!(v["model_source"], "latest", "{v}");
+        let (_, h) = call(&st, "GET", "/api/health", None).await;
+        assert_eq!((h["model_version"].clone(), h["model_source"].clone()), (json!(200), json!("latest")), "{h}");
     }
 }

@@ -11,6 +11,7 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 use super::{app, AppState, ServerConfig};
+use crate::nn::ModelFile;
 use crate::telemetry::Telemetry;
 
 pub fn config(dir: &std::path::Path) -> ServerConfig {
@@ -25,6 +26,7 @@ pub fn config(dir: &std::path::Path) -> ServerConfig {
         c_puct: 1.5,
         fpu_reduction: 0.0,
         rollouts: 1,
+        model_file: ModelFile::Latest,
     }
 }
 
