@@ -24,8 +24,9 @@ use rand::{Rng, SeedableRng};
 
 use crate::config::{ActorConfig, RunArgs};
 use crate::nn::{self, Device, ModelWatcher, NnModel, SessionSettings};
-use crate::selfplay::{self, Counters, ModelSource, Telemetry, TimeSplit};
+use crate::selfplay::{self, ModelSource};
 use crate::store::{self, Store};
+use crate::telemetry::{Counters, Telemetry, TimeSplit};
 
 #[derive(Args, Debug, Clone)]
 pub struct BenchArgs {

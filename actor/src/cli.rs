@@ -10,11 +10,11 @@ use clap::{Args, Parser, Subcommand};
 use engine_core::{with_game, Game, GameKind};
 
 use crate::config::{ActorConfig, RunArgs};
-use crate::eval::evaluator::GatingMode;
 use crate::nn::{self, ModelWatcher};
-use crate::selfplay::{self, ModelSource, Telemetry};
+use crate::selfplay::{self, ModelSource};
 use crate::server::{self, AppState};
 use crate::store::{self, Store};
+use crate::telemetry::Telemetry;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -34,7 +34,7 @@ pub enum Command {
     Run(RunArgs),
     /// Self-play only: writes games to DATA_DIR/replay.db, no HTTP server.
     Selfplay(RunArgs),
-    /// HTTP server only; still loads and hot-reloads DATA_DIR/models/latest.onnx for play.
+    /// HTTP server only; still loads and hot-reloads DATA_DIR/models/latest.onnx (best.onnx with --gating gated) for play.
     Serve(RunArgs),
     /// Count the leaf nodes of the game tree to a depth (move generator check and speed).
     Perft(PerftArgs),
@@ -165,12 +165,10 @@ fn run_actor(args: &RunArgs, selfplay_on: bool, server_on: bool) -> Result<()> {
             let source = if cfg.no_model {
                 ModelSource::Uniform
             } else {
-                let mut w =
-                    ModelWatcher::new(&models_dir, spec, sp.intra_threads, sp.model_poll).with_device(cfg.device);
-                if cfg.gating == GatingMode::Gated {
-                    // Gated: self-play plays the model that won its way in (the evaluator promotes).
-                    w.path = models_dir.join("best.onnx");
-                }
+                // Gated: self-play plays the model that won its way in (the evaluator promotes).
+                let w = ModelWatcher::new(&models_dir, spec, sp.intra_threads, sp.model_poll)
+                    .with_device(cfg.device)
+                    .watching(cfg.gating.played_model());
                 ModelSource::Watch(w)
             };
             let (tx, t, stop, kind) = (tx.clone(), telemetry.clone(), stop.clone(), cfg.game);
@@ -239,8 +237,8 @@ fn run_actor(args: &RunArgs, selfplay_on: bool, server_on: bool) -> Result<()> {
                 }
             };
             if server_on {
-                let model =
-                    (!cfg.no_model).then(|| ModelWatcher::new(&models_dir, spec, 1, Duration::from_millis(500)));
+                // The same file as self-play: `cfg.server.model_file` follows `--gating`.
+                let model = (!cfg.no_model).then(|| cfg.server.model_watcher());
                 let mut state = AppState::new(cfg.server.clone(), telemetry.clone(), model);
                 state.evaluation = evaluation.clone();
                 let listener = tokio::net::TcpListener::bind(cfg.addr)

@@ -340,6 +340,7 @@ impl RunArgs {
                 )?,
                 algorithm,
                 rollouts: 1,
+                model_file: gating.played_model(),
             },
         })
     }
@@ -429,13 +430,17 @@ mod tests {
     fn evaluation_defaults_follow_the_game() {
         use crate::eval::evaluator::GatingMode;
         use crate::eval::players::PlayerSpec;
+        use crate::nn::ModelFile;
         let c = parse(&[]).unwrap();
         assert_eq!(c.gating, GatingMode::Continuous);
+        // The move API plays what self-play plays.
+        assert_eq!(c.server.model_file, ModelFile::Latest);
         let e = c.eval.unwrap();
         assert_eq!(e.baselines, vec![PlayerSpec::Random, PlayerSpec::Mcts(50)]);
         assert_eq!((e.search.params.simulations, e.search.params.root_noise, e.share), (200, false, 0.15));
         let c = parse(&["--game", "connect4", "--gating", "gated", "--eval-baselines", "random, alphabeta:3"]).unwrap();
         assert_eq!(c.gating, GatingMode::Gated);
+        assert_eq!(c.server.model_file, ModelFile::Best);
         assert_eq!(c.eval.unwrap().baselines, vec![PlayerSpec::Random, PlayerSpec::AlphaBeta(3)]);
         assert!(parse(&["--eval-share", "0"]).unwrap().eval.is_none());
     }

@@ -1,6 +1,6 @@
-#![recursion_limit = "512"]
 //! Cartridge actor. Modules in dependency order (docs/ARCHITECTURE.md):
-//! [`profile`] → [`search`] → [`nn`] → [`telemetry`]… [`selfplay`] → [`store`] → [`eval`] → [`server`] → [`play`] → [`config`], [`bench`], [`cli`].
+//! [`profile`] → [`search`] → [`nn`] → [`telemetry`] → [`store`] → [`selfplay`] → [`eval`] → [`server`] → [`play`] →
+//! [`config`], [`bench`], [`cli`].
 
 pub mod bench;
 pub mod cli;
@@ -13,3 +13,4 @@ pub mod search;
 pub mod selfplay;
 pub mod server;
 pub mod store;
+pub mod telemetry;

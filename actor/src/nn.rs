@@ -469,8 +469,28 @@ pub enum WatchEvent {
     Rejected { path: PathBuf, reason: String },
 }
 
-/// Watches `DATA_DIR/models/latest.onnx` by polling its inode, size and mtime (cheap:
-/// one `stat`), at most every `interval`. The trainer publishes by rename, so a new
+/// The published model files a watcher can follow: `latest.onnx`, which the trainer
+/// replaces with every publish (docs/CONTRACTS.md §4), and `best.onnx`, which the
+/// evaluator replaces when a candidate wins its gating match (§8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelFile {
+    Latest,
+    Best,
+}
+
+impl ModelFile {
+    pub fn file_name(self) -> &'static str {
+        match self {
+            ModelFile::Latest => "latest.onnx",
+            ModelFile::Best => "best.onnx",
+        }
+    }
+}
+
+/// Watches `DATA_DIR/models/latest.onnx` (or another [`ModelFile`], see
+/// [`ModelWatcher::watching`]) by polling its inode, size and mtime (cheap: one
+/// `stat`), at most every `interval`. The trainer publishes by rename, so a new
 /// inode means a complete new file. A file that fails to load is remembered and not
 /// retried until it changes; the model in use stays.
 pub struct ModelWatcher {
@@ -494,6 +514,12 @@ impl ModelWatcher {
             seen: None,
             current: None,
         }
+    }
+
+    /// Watches `file` in the same folder instead of `latest.onnx`.
+    pub fn watching(mut self, file: ModelFile) -> ModelWatcher {
+        self.path.set_file_name(file.file_name());
+        self
     }
 
     /// Runs the sessions this watcher loads on `device`.

@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 use engine_core::GameSpec;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
+use utoipa::ToSchema;
 
-use crate::selfplay::Telemetry;
+use crate::telemetry::Telemetry;
 
 pub const SCHEMA_VERSION: &str = "1";
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -106,22 +107,30 @@ pub struct FinishedGame {
 }
 
 /// A `games` row, as the replay routes return it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct GameRow {
     pub id: i64,
+    /// Unix seconds.
     pub created_at: f64,
+    /// Step of the model that played it; null: no model.
     pub model_version: Option<i64>,
     pub num_moves: i64,
+    /// +1 first player won, -1 second won, 0 draw.
+    #[schema(minimum = -1, maximum = 1)]
     pub outcome: i64,
+    /// Every move from the initial position.
     pub moves: Vec<i64>,
 }
 
 /// A `positions` row without the observation.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct PositionRow {
     pub ply: i64,
+    /// MCTS visit distribution over the actions.
     pub policy: Vec<f32>,
+    /// MCTS root value estimate, side to move.
     pub root_value: f64,
+    /// Final outcome from the side to move: +1/0/-1.
     pub value: f64,
 }
 

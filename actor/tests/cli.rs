@@ -87,6 +87,7 @@ fn run_serves_the_api_while_playing() {
             let v: serde_json::Value = serde_json::from_str(&body).unwrap();
             if v["model_version"] == 100 {
                 assert_eq!(v["action"], 2, "{v}");
+                assert_eq!(v["model_source"], "latest", "{v}");
                 break;
             }
             assert!(t.elapsed() < Duration::from_secs(10), "model never used: {v}");
@@ -110,6 +111,56 @@ fn run_serves_the_api_while_playing() {
         let (s, body) = http(port, "GET", "/", "");
         assert_eq!(s, 200);
         assert!(body.contains("not built"));
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    result.unwrap();
+}
+
+/// Under `--gating gated` the move API plays `best.onnx`, as self-play does, even when
+/// `latest.onnx` is newer; both `/api/health` and `/api/move` say so.
+#[test]
+fn serve_under_gating_plays_the_best_model() {
+    if !ort_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let models = data.join("models");
+    publish(&models, &fixture("tictactoe_step200.onnx"));
+    std::fs::copy(fixture("tictactoe_step100.onnx"), models.join(".best.onnx.tmp")).unwrap();
+    std::fs::rename(models.join(".best.onnx.tmp"), models.join("best.onnx")).unwrap();
+    let port = free_port();
+    let mut child = actor()
+        .args(["serve", "--gating", "gated", "--port", &port.to_string()])
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("--web-dir")
+        .arg(dir.path().join("no-web"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let result = std::panic::catch_unwind(|| {
+        wait_for_port(port);
+        // The server's model watcher loads within a second or so.
+        let t = Instant::now();
+        loop {
+            let (s, body) = http(port, "GET", "/api/health", "");
+            assert_eq!(s, 200, "{body}");
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(v["model_source"], "best", "{v}");
+            if !v["model_version"].is_null() {
+                assert_eq!(v["model_version"], 100, "{v}");
+                break;
+            }
+            assert!(t.elapsed() < Duration::from_secs(10), "model never loaded: {v}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let (s, body) = http(port, "POST", "/api/move", r#"{"game":"tictactoe","moves":[0,3,1,4],"simulations":64}"#);
+        assert_eq!(s, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!((v["model_version"].clone(), v["model_source"].clone()), (100.into(), "best".into()), "{v}");
     });
     child.kill().unwrap();
     child.wait().unwrap();

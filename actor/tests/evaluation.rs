@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use actor::eval::evaluator::{spawn_evaluator, EvalConfig, GatingMode, SharedSummary};
 use actor::eval::players::PlayerSpec;
 use actor::search::SearchConfig;
-use actor::selfplay::Telemetry;
+use actor::telemetry::Telemetry;
 use engine_core::GameKind;
 use rusqlite::Connection;
 use serde_json::Value;

@@ -97,7 +97,7 @@ fn connect4_with_a_model_file_and_bad_columns() {
     let (ok, text) =
         play(&["--game", "connect4", "--model", model.to_str().unwrap(), "--sims", "16", "--seed", "1"], input);
     assert!(ok, "{text}");
-    assert!(text.contains("(step 5), 16 simulations per move"), "{text}");
+    assert!(text.contains("(step 5), puct search with 16 simulations per move"), "{text}");
     for bad in ["\"0\"", "\"8\"", "\"four\""] {
         assert!(text.contains(&format!("Not played: cannot parse move {bad}: expected a column number 1-7")), "{text}");
     }

@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use actor::nn::ModelWatcher;
 use actor::search::SearchConfig;
-use actor::selfplay::{run_worker, ModelSource, SelfPlayConfig, Telemetry};
+use actor::selfplay::{run_worker, ModelSource, SelfPlayConfig};
 use actor::store::{blob_to_f32s, spawn_writer, Store};
+use actor::telemetry::Telemetry;
 use common::{fixture, ort_available, publish};
 use engine_core::tictactoe::TicTacToe;
 use engine_core::{Game, GameKind};

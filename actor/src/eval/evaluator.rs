@@ -33,9 +33,9 @@ use crate::eval::accuracy::{benchmark, choose_moves, count_errors, select, Mode}
 use crate::eval::arena::{play_match, tally, Contestant, MatchConfig};
 use crate::eval::players::{model_label, PlayerSpec};
 use crate::eval::store::{summarize, EvalStore, GatingInfo};
-use crate::nn::NnModel;
+use crate::nn::{ModelFile, NnModel};
 use crate::search::SearchConfig;
-use crate::selfplay::Telemetry;
+use crate::telemetry::Telemetry;
 
 /// Which model self-play uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +51,15 @@ impl GatingMode {
         match self {
             GatingMode::Continuous => "continuous",
             GatingMode::Gated => "gated",
+        }
+    }
+
+    /// The model file self-play plays, and so the one the move API plays too: people
+    /// who play the bot meet the network that makes the training games.
+    pub fn played_model(self) -> ModelFile {
+        match self {
+            GatingMode::Continuous => ModelFile::Latest,
+            GatingMode::Gated => ModelFile::Best,
         }
     }
 }

@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::eval::arena::GameRecord;
 use crate::eval::elo::{fit_ratings, FitOptions, PairResult};
 use crate::eval::players::label_version;
-use crate::selfplay::unix_now;
+use crate::telemetry::unix_now;
 
 pub const SCHEMA_VERSION: &str = "1";
 
@@ -117,16 +118,33 @@ impl EvalStore {
     }
 }
 
+/// A string schema with a fixed set of values (for fields kept as `String`).
+fn one_of(values: &[&str]) -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(values.iter().copied()))
+        .build()
+}
+
+fn gating_mode_schema() -> utoipa::openapi::schema::Object {
+    one_of(&["continuous", "gated"])
+}
+
+fn accuracy_mode_schema() -> utoipa::openapi::schema::Object {
+    one_of(&["net", "search"])
+}
+
 /// The self-play/gating part of the summary.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, ToSchema)]
 pub struct GatingInfo {
     /// `continuous` or `gated`.
+    #[schema(schema_with = gating_mode_schema)]
     pub mode: String,
     pub best_version: Option<i64>,
     pub self_play_version: Option<i64>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct RatingRow {
     pub player: String,
     pub version: Option<i64>,
@@ -136,7 +154,7 @@ pub struct RatingRow {
     pub games: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct BaselineRow {
     pub version: i64,
     pub opponent: String,
@@ -146,10 +164,12 @@ pub struct BaselineRow {
     pub score: f64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct AccuracySummaryRow {
     pub version: i64,
     pub phase: String,
+    /// `net` (raw network argmax) or `search` (full search at play strength).
+    #[schema(schema_with = accuracy_mode_schema)]
     pub mode: String,
     pub positions: u64,
     pub errors: u64,
@@ -157,7 +177,7 @@ pub struct AccuracySummaryRow {
 }
 
 /// `/api/stats` → `evaluation` (docs/CONTRACTS.md §8).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct EvalSummary {
     pub gating: GatingInfo,
     pub ratings: Vec<RatingRow>,

@@ -1,0 +1,528 @@
+//! Playing the bots: `/api/health`, `/api/games`, `/api/move` (searches the position
+//! with the played model, or with random playouts when there is none) and
+//! `/api/state` (the rules as the engine sees them).
+
+use std::sync::Arc;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use engine_core::{with_game, Game, GameKind};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
+use utoipa::ToSchema;
+
+use super::{ApiResult, AppError, AppState, ErrorBody, ServerConfig, SEARCH_QUEUE_WAIT};
+use crate::nn::{ModelFile, NnEvaluator, NnModel};
+use crate::profile::profile;
+use crate::search::{choose_move, run_search, Evaluator, RolloutEvaluator, SearchConfig, SearchParams};
+
+/// A game's registry name (docs/CONTRACTS.md §1).
+pub(super) fn game_name_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(GameKind::ALL.iter().map(|k| k.name())))
+        .description(Some("the game's registry name (docs/CONTRACTS.md §1)"))
+        .build()
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok` while the server answers.
+    status: &'static str,
+    /// The game of this data folder.
+    game: &'static str,
+    /// Step of the model the move API plays now; null while there is none.
+    model_version: Option<i64>,
+    /// Which model file the move API plays: `best` under `--gating gated` (the one
+    /// self-play plays), else `latest`.
+    model_source: ModelFile,
+    uptime_s: f64,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/health",
+    summary = "liveness, game, the played model",
+    responses((status = 200, description = "OK", body = Health))
+)]
+pub(super) async fn health(State(st): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        game: st.config.game.name(),
+        model_version: st.current_model().map(|m| m.info.step),
+        model_source: st.config.model_file,
+        uptime_s: st.telemetry.uptime_s(),
+    })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct GameInfo {
+    name: &'static str,
+    display_name: &'static str,
+    rows: usize,
+    cols: usize,
+    num_actions: usize,
+    /// Whether a trained model plays this game now.
+    has_model: bool,
+    model_version: Option<i64>,
+    /// `simulations` of a move request that leaves it out.
+    default_simulations: u32,
+    /// The game of this data folder; only it can have a model.
+    training: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct GamesResponse {
+    games: Vec<GameInfo>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/games",
+    summary = "the games and whether a trained model exists",
+    responses((status = 200, description = "OK", body = GamesResponse))
+)]
+pub(super) async fn games(State(st): State<AppState>) -> Json<GamesResponse> {
+    let model = st.current_model().map(|m| m.info.step);
+    let games = GameKind::ALL
+        .iter()
+        .map(|&k| {
+            let spec = k.spec();
+            let training = k == st.config.game;
+            let version = if training { model } else { None };
+            GameInfo {
+                name: spec.name,
+                display_name: spec.display_name,
+                rows: spec.rows,
+                cols: spec.cols,
+                num_actions: spec.num_actions,
+                has_model: version.is_some(),
+                model_version: version,
+                default_simulations: profile(k).play.simulations,
+                training,
+            }
+        })
+        .collect();
+    Json(GamesResponse { games })
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct MoveRequest {
+    #[schema(schema_with = game_name_schema)]
+    game: String,
+    /// Actions from the initial position (docs/CONTRACTS.md §1).
+    #[serde(default)]
+    moves: Vec<i64>,
+    /// Absent or null: the game's `default_simulations`. The maximum is the server's
+    /// `--max-simulations`.
+    #[schema(minimum = 1)]
+    simulations: Option<i64>,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct MoveResponse {
+    /// The most visited move.
+    pub action: u16,
+    /// Visit shares of every action (0 for illegal ones).
+    pub policy: Vec<f32>,
+    /// The search's value for the side to move before the action.
+    pub value: f32,
+    /// Step of the model that searched; null for random playouts.
+    pub model_version: Option<i64>,
+    /// Which model file searched (`best` or `latest`); null when no model was used
+    /// (random playouts).
+    pub model_source: Option<ModelFile>,
+}
+
+fn parse_game(name: &str) -> Result<GameKind, AppError> {
+    GameKind::from_name(name).map_err(|e| AppError::bad_request(e.to_string()))
+}
+
+/// Replays `moves` from the start, naming the first bad one by its index.
+fn replay_moves<G: Game>(moves: &[i64]) -> Result<G, AppError> {
+    G::from_actions(moves).map_err(|(i, e)| AppError::bad_request(format!("moves[{i}] = {}: {e}", moves[i])))
+}
+
+/// More moves than a game of this kind can last cannot be a position of it.
+fn check_length(kind: GameKind, moves: &[i64]) -> Result<(), AppError> {
+    let spec = kind.spec();
+    if moves.len() > spec.max_game_length {
+        return Err(AppError::bad_request(format!(
+            "{} moves given; a {} game lasts at most {}",
+            moves.len(),
+            spec.name,
+            spec.max_game_length
+        )));
+    }
+    Ok(())
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/move",
+    summary = "search a position and return the bot's move",
+    request_body = MoveRequest,
+    responses(
+        (status = 200, description = "OK", body = MoveResponse),
+        (status = 400, description = "unknown game, bad or illegal move, finished game, simulations out of range", body = ErrorBody),
+        (status = 413, description = "body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "no Content-Type: application/json", body = ErrorBody),
+        (status = 422, description = "JSON of the wrong shape", body = ErrorBody),
+        (status = 503, description = "every search slot stayed busy, or the request ran past its time limit; try again", body = ErrorBody),
+    )
+)]
+pub(super) async fn post_move(
+    State(st): State<AppState>,
+    body: Result<Json<MoveRequest>, JsonRejection>,
+) -> ApiResult<MoveResponse> {
+    let Json(req) = body?;
+    let kind = parse_game(&req.game)?;
+    let max = st.config.max_simulations;
+    let sims = req.simulations.unwrap_or(profile(kind).play.simulations as i64);
+    if sims < 1 || sims > max as i64 {
+        return Err(AppError::bad_request(format!("simulations must be between 1 and {max}, got {sims}")));
+    }
+    check_length(kind, &req.moves)?;
+    // Check the moves before waiting for a search slot.
+    with_game!(kind, G => replay_moves::<G>(&req.moves).and_then(|g| match g.outcome() {
+        Some(o) => Err(AppError::bad_request(format!("the game is already over ({o}); no move to search"))),
+        None => Ok(()),
+    }))?;
+    let permit = match tokio::time::timeout(SEARCH_QUEUE_WAIT, st.searches.clone().acquire_owned()).await {
+        Ok(Ok(p)) => p,
+        Ok(Err(_)) => return Err(AppError::internal("server is shutting down")),
+        Err(_) => {
+            let slots = st.config.max_concurrent_searches.max(1);
+            let wait = SEARCH_QUEUE_WAIT.as_secs();
+            let message = format!(
+                "busy: all {slots} search slots stayed taken for {wait} s; try again (--max-concurrent-searches sets the slots)"
+            );
+            return Err(AppError { status: StatusCode::SERVICE_UNAVAILABLE, message });
+        }
+    };
+    let st2 = st.clone();
+    let res = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let model = if kind == st2.config.game {
+            st2.refresh_model();
+            st2.current_model()
+        } else {
+            None
+        };
+        with_game!(kind, G => search_move::<G>(&st2.config, &req.moves, sims as u32, model))
+    })
+    .await
+    .map_err(|e| AppError::internal(format!("search task failed: {e}")))??;
+    Ok(Json(res))
+}
+
+/// Searches the position after `moves` with the model if there is one, else with
+/// random playouts, and returns the most visited move.
+fn search_move<G: Game>(
+    cfg: &ServerConfig,
+    moves: &[i64],
+    simulations: u32,
+    model: Option<Arc<NnModel>>,
+) -> Result<MoveResponse, AppError> {
+    let g: G = replay_moves(moves)?;
+    let mut search = SearchConfig {
+        algorithm: cfg.algorithm.clone(),
+        params: SearchParams { simulations, leaves_per_game: 8, root_noise: false },
+    };
+    let mut rng = StdRng::from_os_rng();
+    let (result, version) = match model {
+        Some(m) => {
+            let mut ev = NnEvaluator(m);
+            let v = Evaluator::<G>::model_version(&ev);
+            (run_search(&g, &search, &mut ev, &mut rng), v)
+        }
+        None => {
+            // Rollouts need no batching; one leaf at a time searches best.
+            search.params.leaves_per_game = 1;
+            let mut ev = RolloutEvaluator { rollouts: cfg.rollouts, rng: StdRng::from_os_rng() };
+            (run_search(&g, &search, &mut ev, &mut rng), None)
+        }
+    };
+    let r = result.map_err(|e| AppError::internal(format!("search failed: {e}")))?;
+    let action = choose_move(&r.policy, &g.legal_actions(), 0.0, &mut rng);
+    let model_source = version.map(|_| cfg.model_file);
+    Ok(MoveResponse { action, policy: r.policy, value: r.root_value, model_version: version, model_source })
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct StateRequest {
+    #[schema(schema_with = game_name_schema)]
+    game: String,
+    /// Actions from the initial position (docs/CONTRACTS.md §1).
+    #[serde(default)]
+    moves: Vec<i64>,
+}
+
+/// How a finished game ended.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum GameOutcome {
+    First,
+    Second,
+    Draw,
+}
+
+/// An array of cells: 0 empty, 1 first player, 2 second player.
+fn cells_schema() -> utoipa::openapi::schema::Array {
+    let cell = ObjectBuilder::new().schema_type(Type::Integer).enum_values(Some([0, 1, 2])).build();
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(cell)
+        .description(Some("row-major from the top-left: 0 empty, 1 first player, 2 second player"))
+        .build()
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StateResponse {
+    #[schema(schema_with = cells_schema)]
+    cells: Vec<u8>,
+    /// 1 for the first player, 2 for the second.
+    #[schema(minimum = 1, maximum = 2)]
+    to_move: u8,
+    legal_actions: Vec<u16>,
+    /// Null while the game goes on.
+    outcome: Option<GameOutcome>,
+    /// The cells of the winning line(s), if any.
+    winning_cells: Vec<usize>,
+}
+
+fn state_of<G: Game>(moves: &[i64]) -> Result<StateResponse, AppError> {
+    let g: G = replay_moves(moves)?;
+    let outcome = g.outcome().map(|o| match o {
+        engine_core::Outcome::Win(engine_core::Player::First) => GameOutcome::First,
+        engine_core::Outcome::Win(engine_core::Player::Second) => GameOutcome::Second,
+        engine_core::Outcome::Draw => GameOutcome::Draw,
+    });
+    Ok(StateResponse {
+        cells: g.cells(),
+        to_move: g.to_move().index() as u8 + 1,
+        legal_actions: g.legal_actions(),
+        outcome,
+        winning_cells: g.winning_cells(),
+    })
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/state",
+    summary = "the position after some moves, as the engine sees it",
+    request_body = StateRequest,
+    responses(
+        (status = 200, description = "OK", body = StateResponse),
+        (status = 400, description = "unknown game, bad or illegal move", body = ErrorBody),
+        (status = 413, description = "body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "no Content-Type: application/json", body = ErrorBody),
+        (status = 422, description = "JSON of the wrong shape", body = ErrorBody),
+    )
+)]
+pub(super) async fn post_state(body: Result<Json<StateRequest>, JsonRejection>) -> ApiResult<StateResponse> {
+    let Json(req) = body?;
+    let kind = parse_game(&req.game)?;
+    check_length(kind, &req.moves)?;
+    with_game!(kind, G => state_of::<G>(&req.moves)).map(Json)
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request as HttpRequest;
+    use http_body_util::BodyExt;
+    use serde_json::json;
+    use tower::ServiceExt;
+
+    use super::super::test_util::{call, call_raw, config, state};
+    use super::super::{app, AppState};
+    use super::*;
+    use crate::telemetry::Telemetry;
+
+    #[tokio::test]
+    async fn health_and_games() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = state(dir.path());
+        let (s, v) = call(&st, "GET", "/api/health", None).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(v["status"], "ok");
+        assert_eq!(v["game"], "tictactoe");
+        assert!(v["model_version"].is_null());
+        assert_eq!(v["model_source"], "latest");
+        let (s, v) = call(&st, "GET", "/api/games", None).await;
+        assert_eq!(s, StatusCode::OK);
+        let g = v["games"].as_array().unwrap().iter().find(|g| g["name"] == "tictactoe").unwrap();
+        assert_eq!(g["training"], true);
+        assert_eq!(g["has_model"], false);
+        assert_eq!(g["num_actions"], 9);
+        assert_eq!(g["default_simulations"], 200);
+    }
+
+    #[tokio::test]
+    async fn move_finds_the_win_without_a_model() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = state(dir.path());
+        let (s, v) =
+            call(&st, "POST", "/api/move", Some(r#"{"game":"tictactoe","moves":[0,3,1,4],"simulations":300}"#)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["action"], 2);
+        assert!(v["model_version"].is_null());
+        assert!(v["model_source"].is_null(), "random playouts have no model file: {v}");
+        let p: Vec<f64> = v["policy"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+        assert_eq!(p.len(), 9);
+        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-4);
+        for occupied in [0, 1, 3, 4] {
+            assert_eq!(p[occupied], 0.0);
+        }
+        // The default simulations and a single one both work.
+        let (s, _) = call(&st, "POST", "/api/move", Some(r#"{"game":"tictactoe","moves":[]}"#)).await;
+        assert_eq!(s, StatusCode::OK);
+        let (s, v) = call(&st, "POST", "/api/move", Some(r#"{"game":"tictactoe","moves":[4],"simulations":1}"#)).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_ne!(v["action"], 4);
+    }
+
+    #[tokio::test]
+    async fn move_rejects_bad_input_with_messages() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = state(dir.path());
+        let cases: &[(&str, StatusCode, &str)] = &[
+            (r#"{"game":"chess","moves":[]}"#, StatusCode::BAD_REQUEST, "unknown game"),
+            (r#"{"game":"tictactoe","moves":[4,9]}"#, StatusCode::BAD_REQUEST, "moves[1] = 9"),
+            (r#"{"game":"tictactoe","moves":[4,4]}"#, StatusCode::BAD_REQUEST, "moves[1] = 4"),
+            (r#"{"game":"tictactoe","moves":[-1]}"#, StatusCode::BAD_REQUEST, "moves[0] = -1"),
+            (r#"{"game":"tictactoe","moves":[0,3,1,4,2]}"#, StatusCode::BAD_REQUEST, "already over"),
+            (r#"{"game":"tictactoe","moves":[],"simulations":0}"#, StatusCode::BAD_REQUEST, "between 1 and 5000"),
+            (r#"{"game":"tictactoe","moves":[],"simulations":1000000}"#, StatusCode::BAD_REQUEST, "between 1 and 5000"),
+            (r#"{"game":"tictactoe","moves":[0,1,2,3,4,5,6,7,8,0]}"#, StatusCode::BAD_REQUEST, "at most 9"),
+            (r#"{"game":"tictactoe","moves":"#, StatusCode::BAD_REQUEST, "malformed JSON"),
+            (r#"{"game":"tictactoe","moves":[1.5]}"#, StatusCode::UNPROCESSABLE_ENTITY, "malformed JSON"),
+            (r#"{"moves":[]}"#, StatusCode::UNPROCESSABLE_ENTITY, "game"),
+        ];
+        for (body, status, needle) in cases {
+            let (s, v) = call(&st, "POST", "/api/move", Some(body)).await;
+            assert_eq!(s, *status, "{body}: {v}");
+            let msg = v["error"].as_str().unwrap_or_else(|| panic!("{body}: no error field in {v}"));
+            assert!(msg.contains(needle), "{body}: {msg}");
+        }
+        // Wrong content type.
+        let req = HttpRequest::builder().method("POST").uri("/api/move").body(Body::from("{}")).unwrap();
+        let resp = app(st.clone()).oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        assert!(String::from_utf8_lossy(&body).contains("Content-Type: application/json"));
+        // Wrong method: a JSON 405.
+        let (s, v) = call(&st, "GET", "/api/move", None).await;
+        assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
+        assert!(v["error"].as_str().unwrap().contains("GET"), "{v}");
+        // Oversized body.
+        let big = format!(r#"{{"game":"tictactoe","moves":[{}0]}}"#, "0,".repeat(40_000));
+        let (s, v) = call_raw(&st, "POST", "/api/move", Some(big.into_bytes())).await;
+        assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(String::from_utf8_lossy(&v).contains("larger than"));
+    }
+
+    #[tokio::test]
+    async fn state_reports_the_engine_view() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = state(dir.path());
+        let (s, v) = call(&st, "POST", "/api/state", Some(r#"{"game":"tictactoe","moves":[0,3,1,4,2]}"#)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["cells"], json!([1, 1, 1, 2, 2, 0, 0, 0, 0]));
+        assert_eq!(v["outcome"], "first");
+        assert_eq!(v["winning_cells"], json!([0, 1, 2]));
+        assert_eq!(v["legal_actions"], json!([]));
+        let (_, v) = call(&st, "POST", "/api/state", Some(r#"{"game":"tictactoe","moves":[4]}"#)).await;
+        assert_eq!(v["to_move"], 2);
+        assert!(v["outcome"].is_null());
+        assert_eq!(v["legal_actions"].as_array().unwrap().len(), 8);
+        let (s, v) = call(&st, "POST", "/api/state", Some(r#"{"game":"tictactoe","moves":[4,4]}"#)).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        assert!(v["error"].as_str().unwrap().contains("moves[1]"));
+        let (s, _) = call(&st, "POST", "/api/state", Some(r#"{"game":"nope"}"#)).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+    }
+
+    /// Copies a fixture into `models/` under `name`, as a publish (temp file, rename).
+    fn publish_as(models: &std::path::Path, fixture: &str, name: &str) {
+        std::fs::create_dir_all(models).unwrap();
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(fixture);
+        let tmp = models.join(format!(".{name}.tmp"));
+        std::fs::copy(src, &tmp).unwrap();
+        std::fs::rename(&tmp, models.join(name)).unwrap();
+    }
+
+    /// Whether ONNX Runtime can be loaded here; without it the model tests cannot run
+    /// (and must not be skipped where the runtime is required).
+    fn ort_available() -> bool {
+        match crate::nn::find_ort_library(None) {
+            Err(e) => {
+                assert!(
+                    std::env::var_os("CARTRIDGE_REQUIRE_ORT").is_none(),
+                    "CARTRIDGE_REQUIRE_ORT is set but ONNX Runtime is missing: {e}"
+                );
+                eprintln!("\n!!!!!!!! SKIPPING ONNX TEST: {e} !!!!!!!!\n");
+                false
+            }
+            Ok(_) => {
+                crate::nn::init_runtime(None).expect("ONNX Runtime exists but does not load");
+                true
+            }
+        }
+    }
+
+    /// A server over a folder holding best.onnx (step 100) and a newer latest.onnx
+    /// (step 200), with the watcher `actor run` builds from the config.
+    fn server_with_two_models(dir: &std::path::Path, model_file: ModelFile) -> AppState {
+        let models = dir.join("models");
+        publish_as(&models, "tictactoe_step100.onnx", "best.onnx");
+        publish_as(&models, "tictactoe_step200.onnx", "latest.onnx");
+        let mut cfg = config(dir);
+        cfg.model_file = model_file;
+        let watcher = cfg.model_watcher();
+        AppState::new(cfg, Arc::new(Telemetry::new("tictactoe")), Some(watcher))
+    }
+
+    #[tokio::test]
+    async fn gated_server_plays_the_best_model() {
+        if !ort_available() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let st = server_with_two_models(dir.path(), crate::eval::evaluator::GatingMode::Gated.played_model());
+        let body = r#"{"game":"tictactoe","moves":[0,3,1,4],"simulations":32}"#;
+        let (s, v) = call(&st, "POST", "/api/move", Some(body)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["model_version"], 100, "{v}");
+        assert_eq!(v["model_source"], "best", "{v}");
+        let (_, h) = call(&st, "GET", "/api/health", None).await;
+        assert_eq!((h["model_version"].clone(), h["model_source"].clone()), (json!(100), json!("best")), "{h}");
+        let (_, g) = call(&st, "GET", "/api/games", None).await;
+        let t = g["games"].as_array().unwrap().iter().find(|g| g["name"] == "tictactoe").unwrap();
+        assert_eq!(t["model_version"], 100, "{g}");
+        // Another game has no model: it is searched with random playouts.
+        let (s, v) = call(&st, "POST", "/api/move", Some(r#"{"game":"connect4","moves":[],"simulations":8}"#)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert!(v["model_version"].is_null() && v["model_source"].is_null(), "{v}");
+    }
+
+    #[tokio::test]
+    async fn continuous_server_plays_the_latest_model() {
+        if !ort_available() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let st = server_with_two_models(dir.path(), crate::eval::evaluator::GatingMode::Continuous.played_model());
+        let body = r#"{"game":"tictactoe","moves":[0,3,1,4],"simulations":32}"#;
+        let (s, v) = call(&st, "POST", "/api/move", Some(body)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["model_version"], 200, "{v}");
+        assert_eq!(v["model_source"], "latest", "{v}");
+        let (_, h) = call(&st, "GET", "/api/health", None).await;
+        assert_eq!((h["model_version"].clone(), h["model_source"].clone()), (json!(200), json!("latest")), "{h}");
+    }
+}

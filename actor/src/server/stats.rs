@@ -1,0 +1,215 @@
+//! Watching training: `/api/stats` (the trainer's `stats.json`, the actor's live
+//! figures, the evaluation summary) and the replays of recent self-play games.
+
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path as UrlPath, Query, State};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use super::{ApiResult, AppError, AppState, ErrorBody};
+use crate::eval::store::EvalSummary;
+use crate::store;
+use crate::telemetry::ActorStats;
+
+#[derive(Serialize, ToSchema)]
+pub struct StatsResponse {
+    /// The trainer's `stats.json` as it wrote it (docs/CONTRACTS.md §4); null while
+    /// there is none.
+    #[schema(value_type = Option<Object>)]
+    trainer: Value,
+    actor: ActorStats,
+    /// docs/CONTRACTS.md §8; null until the first evaluation result.
+    #[schema(value_type = Option<EvalSummary>)]
+    evaluation: Value,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/stats",
+    summary = "trainer stats.json (or null), the actor's live figures, the evaluation summary",
+    responses((status = 200, description = "OK", body = StatsResponse))
+)]
+pub(super) async fn stats(State(st): State<AppState>) -> Json<StatsResponse> {
+    let path = st.config.data_dir.join("stats.json");
+    // The trainer renames a complete file into place, so a read sees one version.
+    let trainer =
+        tokio::fs::read(&path).await.ok().and_then(|b| serde_json::from_slice::<Value>(&b).ok()).unwrap_or(Value::Null);
+    let evaluation = st.evaluation.lock().unwrap_or_else(|p| p.into_inner()).clone().unwrap_or(Value::Null);
+    Json(StatsResponse { trainer, actor: st.telemetry.snapshot(), evaluation })
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct ReplaysQuery {
+    /// How many games, newest first.
+    #[param(minimum = 1, maximum = 1000, default = 20)]
+    limit: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReplaysResponse {
+    games: Vec<store::GameRow>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/replays",
+    summary = "recent self-play games, newest first",
+    params(ReplaysQuery),
+    responses(
+        (status = 200, description = "OK", body = ReplaysResponse),
+        (status = 400, description = "limit out of range or not a number", body = ErrorBody),
+    )
+)]
+pub(super) async fn replays(
+    State(st): State<AppState>,
+    q: Result<Query<ReplaysQuery>, QueryRejection>,
+) -> ApiResult<ReplaysResponse> {
+    let Query(q) = q?;
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=1000).contains(&limit) {
+        return Err(AppError::bad_request(format!("limit must be between 1 and 1000, got {limit}")));
+    }
+    let path = st.config.data_dir.join("replay.db");
+    let games = tokio::task::spawn_blocking(move || -> Result<Vec<store::GameRow>, AppError> {
+        let conn = match store::open_reader(&path) {
+            Ok(c) => c,
+            Err(store::StoreError::Missing { .. }) => return Ok(Vec::new()),
+            Err(e) => return Err(AppError::internal(e.to_string())),
+        };
+        store::recent_games(&conn, limit as u32).map_err(|e| AppError::internal(format!("reading replays: {e}")))
+    })
+    .await
+    .map_err(|e| AppError::internal(e.to_string()))??;
+    Ok(Json(ReplaysResponse { games }))
+}
+
+/// One game with the training targets of its positions.
+#[derive(Serialize, ToSchema)]
+pub struct ReplayDetail {
+    #[serde(flatten)]
+    game: store::GameRow,
+    positions: Vec<store::PositionRow>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/replays/{id}",
+    summary = "one game with its positions' targets",
+    params(("id" = i64, Path, description = "the game's id")),
+    responses(
+        (status = 200, description = "OK", body = ReplayDetail),
+        (status = 400, description = "the id is not a 64-bit integer", body = ErrorBody),
+        (status = 404, description = "no such game (it may have been trimmed)", body = ErrorBody),
+    )
+)]
+pub(super) async fn replay(
+    State(st): State<AppState>,
+    id: Result<UrlPath<i64>, PathRejection>,
+) -> ApiResult<ReplayDetail> {
+    let UrlPath(id) = id?;
+    let path = st.config.data_dir.join("replay.db");
+    let found =
+        tokio::task::spawn_blocking(move || -> Result<Option<(store::GameRow, Vec<store::PositionRow>)>, AppError> {
+            let conn = match store::open_reader(&path) {
+                Ok(c) => c,
+                Err(store::StoreError::Missing { .. }) => return Ok(None),
+                Err(e) => return Err(AppError::internal(e.to_string())),
+            };
+            store::game_with_positions(&conn, id).map_err(|e| AppError::internal(format!("reading replay {id}: {e}")))
+        })
+        .await
+        .map_err(|e| AppError::internal(e.to_string()))??;
+    let (game, positions) =
+        found.ok_or_else(|| AppError::not_found(format!("no game with id {id} (it may have been trimmed)")))?;
+    Ok(Json(ReplayDetail { game, positions }))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+    use engine_core::GameKind;
+    use serde_json::json;
+
+    use super::super::test_util::{call, state};
+    use crate::store;
+
+    #[tokio::test]
+    async fn stats_reads_trainer_file_and_actor_figures() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = state(dir.path());
+        let (s, v) = call(&st, "GET", "/api/stats", None).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(v["trainer"].is_null());
+        assert!(v["evaluation"].is_null(), "no evaluation before the first result");
+        *st.evaluation.lock().unwrap() = Some(json!({"gating": {"mode": "gated"}, "ratings": []}));
+        let (_, with_eval) = call(&st, "GET", "/api/stats", None).await;
+        assert_eq!(with_eval["evaluation"]["gating"]["mode"], "gated");
+        for key in [
+            "game",
+            "games_played",
+            "positions",
+            "games_per_min",
+            "positions_per_min",
+            "simulations_per_s",
+            "nn_evals_per_s",
+            "mean_batch_fill",
+            "time_split",
+            "model_version",
+            "model_loaded_at",
+            "last_rejected_model",
+            "uptime_s",
+        ] {
+            assert!(v["actor"].get(key).is_some(), "missing {key}: {v}");
+        }
+        std::fs::write(dir.path().join("stats.json"), r#"{"game":"tictactoe","step":12,"status":"training"}"#).unwrap();
+        let (_, v) = call(&st, "GET", "/api/stats", None).await;
+        assert_eq!(v["trainer"]["step"], 12);
+    }
+
+    #[tokio::test]
+    async fn replays_list_and_detail() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = state(dir.path());
+        let (s, v) = call(&st, "GET", "/api/replays", None).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(v["games"], json!([]));
+        let mut db = store::Store::open(&dir.path().join("replay.db"), GameKind::TicTacToe.spec()).unwrap();
+        for _ in 0..3 {
+            db.write_game(&store::FinishedGame {
+                created_at: 2.0,
+                model_version: None,
+                moves: vec![0, 3, 1, 4, 2],
+                outcome: 1,
+                positions: vec![store::PositionRecord {
+                    ply: 0,
+                    obs: vec![0.0; 18],
+                    policy: vec![0.5, 0.5, 0., 0., 0., 0., 0., 0., 0.],
+                    value: 1.0,
+                    root_value: 0.2,
+                }],
+            })
+            .unwrap();
+        }
+        let (_, v) = call(&st, "GET", "/api/replays?limit=2", None).await;
+        let ids: Vec<i64> = v["games"].as_array().unwrap().iter().map(|g| g["id"].as_i64().unwrap()).collect();
+        assert_eq!(ids, vec![3, 2]);
+        let (s, v) = call(&st, "GET", "/api/replays/1", None).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(v["id"], 1);
+        assert_eq!(v["moves"], json!([0, 3, 1, 4, 2]));
+        assert_eq!(v["positions"][0]["policy"][0], 0.5);
+        assert_eq!(v["positions"][0]["value"], 1.0);
+        let (s, v) = call(&st, "GET", "/api/replays/99", None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        assert!(v["error"].as_str().unwrap().contains("99"));
+        let (s, _) = call(&st, "GET", "/api/replays/abc", None).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        for q in ["limit=0", "limit=5000", "limit=x"] {
+            let (s, v) = call(&st, "GET", &format!("/api/replays?{q}"), None).await;
+            assert_eq!(s, StatusCode::BAD_REQUEST, "{q}: {v}");
+        }
+    }
+}
