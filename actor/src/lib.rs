@@ -1,11 +1,12 @@
 //! Cartridge actor. Modules in dependency order (docs/ARCHITECTURE.md):
-//! [`profile`] → [`search`] → [`nn`] → [`telemetry`] → [`store`] → [`selfplay`] → [`eval`] → [`server`] → [`play`] →
+//! [`flags`], [`profile`] → [`search`] → [`nn`] → [`telemetry`] → [`store`] → [`selfplay`] → [`eval`] → [`server`] → [`play`] →
 //! [`config`], [`bench`], [`cli`].
 
 pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod eval;
+pub mod flags;
 pub mod nn;
 pub mod play;
 pub mod profile;

@@ -105,8 +105,8 @@ pub struct OnnxArgs {
 
 impl OnnxArgs {
     /// The flags with their ranges checked.
-    pub fn validate(&self) -> Result<OnnxArgs, crate::config::ConfigError> {
-        crate::config::check("intra-threads", self.intra_threads, 1, 256, "between 1 and 256")?;
+    pub fn validate(&self) -> Result<OnnxArgs, crate::flags::ConfigError> {
+        crate::flags::check("intra-threads", self.intra_threads, 1, 256, "between 1 and 256")?;
         Ok(self.clone())
     }
 

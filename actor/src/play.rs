@@ -17,7 +17,7 @@ use engine_core::{with_game, Action, Game, GameKind, Outcome, Player};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::config::{check, ConfigError};
+use crate::flags::{check, ConfigError};
 use crate::nn::{NnEvaluator, NnModel, OnnxArgs};
 use crate::profile::profile;
 use crate::search::{choose_move, run_search, RolloutEvaluator, SearchArgs, SearchConfig, SearchParams};

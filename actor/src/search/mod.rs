@@ -23,7 +23,7 @@ use rand::{Rng, RngCore};
 pub use driver::{run_search, search_many, Driver, SearchSet, StepTimes};
 pub use evaluator::{check_output, EvalOutput, Evaluator, RolloutEvaluator, UniformEvaluator};
 
-use crate::config::ConfigError;
+use crate::flags::ConfigError;
 use crate::profile::GameProfile;
 
 /// Errors of a search or of the evaluator behind it.

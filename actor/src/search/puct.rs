@@ -16,7 +16,7 @@ use rand::{Rng, RngCore};
 use rand_distr::{Distribution, Gamma};
 
 use super::{leaves_to_gather, PendingLeaf, Search, SearchAlgorithm, SearchError, SearchParams, SearchResult};
-use crate::config::{check, ConfigError};
+use crate::flags::{check, ConfigError};
 use crate::profile::GameProfile;
 
 /// PUCT's own flags.
