@@ -1,5 +1,5 @@
 //! Raw command-line arguments ([`RunArgs`], clap) → a validated [`ActorConfig`].
-//! Per-game defaults come from [`crate::search::game_defaults`].
+//! Per-game defaults come from the game's profile ([`crate::profile`]).
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;

@@ -4,12 +4,12 @@
 //! - [`elo`]: a match's score with its Elo difference, interval and p-value; the
 //!   maximum-likelihood Bradley–Terry fit over many players.
 //! - [`players`]: [`players::PlayerSpec`] (`latest`, `best`, a model file, `random`,
-//!   `mcts:R`, `alphabeta:D`) and the baselines' moves (alpha-beta with a small
-//!   evaluation per game).
+//!   `mcts:R`, `alphabeta:D`) and the baselines' moves (alpha-beta with the game's
+//!   own static evaluation, `Game::heuristic`).
 //! - [`arena`]: matches, many games at once with the network leaves of all of them in
 //!   one batch; balanced random openings.
-//! - [`accuracy`]: perfect-play error rates (TicTacToe exact, Connect4 solver-labelled
-//!   sets in `actor/data/`).
+//! - [`accuracy`]: perfect-play error rates on the benchmark the game's profile names
+//!   (TicTacToe solved exactly, Connect4's solver-labelled sets in `games/connect4/`).
 //! - [`store`]: `eval.db` and the `/api/stats` `evaluation` summary
 //!   (docs/CONTRACTS.md §8).
 //! - [`evaluator`]: the background thread of `actor run` (new snapshots, gating,

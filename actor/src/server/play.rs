@@ -8,7 +8,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use engine_core::{with_game, Game, GameKind};
+use engine_core::{with_game, EngineContext, Game, GameKind};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
@@ -147,6 +147,12 @@ fn replay_moves<G: Game>(moves: &[i64]) -> Result<G, AppError> {
     G::from_actions(moves).map_err(|(i, e)| AppError::bad_request(format!("moves[{i}] = {}: {e}", moves[i])))
 }
 
+/// Replays `moves` of the context's game from the start, by name (no generic code
+/// needed to check a position), naming the first bad move by its index.
+fn replay_by_name(ctx: &EngineContext, moves: &[i64]) -> Result<engine_core::State, AppError> {
+    ctx.replay(moves).map_err(|(i, e)| AppError::bad_request(format!("moves[{i}] = {}: {e}", moves[i])))
+}
+
 /// More moves than a game of this kind can last cannot be a position of it.
 fn check_length(kind: GameKind, moves: &[i64]) -> Result<(), AppError> {
     let spec = kind.spec();
@@ -188,10 +194,10 @@ pub(super) async fn post_move(
     }
     check_length(kind, &req.moves)?;
     // Check the moves before waiting for a search slot.
-    with_game!(kind, G => replay_moves::<G>(&req.moves).and_then(|g| match g.outcome() {
-        Some(o) => Err(AppError::bad_request(format!("the game is already over ({o}); no move to search"))),
-        None => Ok(()),
-    }))?;
+    let ctx = EngineContext::from_kind(kind);
+    if let Some(o) = ctx.outcome(&replay_by_name(&ctx, &req.moves)?) {
+        return Err(AppError::bad_request(format!("the game is already over ({o}); no move to search")));
+    }
     let permit = match tokio::time::timeout(SEARCH_QUEUE_WAIT, st.searches.clone().acquire_owned()).await {
         Ok(Ok(p)) => p,
         Ok(Err(_)) => return Err(AppError::internal("server is shutting down")),
@@ -294,19 +300,19 @@ pub struct StateResponse {
     winning_cells: Vec<usize>,
 }
 
-fn state_of<G: Game>(moves: &[i64]) -> Result<StateResponse, AppError> {
-    let g: G = replay_moves(moves)?;
-    let outcome = g.outcome().map(|o| match o {
+fn state_of(ctx: &EngineContext, moves: &[i64]) -> Result<StateResponse, AppError> {
+    let s = replay_by_name(ctx, moves)?;
+    let outcome = ctx.outcome(&s).map(|o| match o {
         engine_core::Outcome::Win(engine_core::Player::First) => GameOutcome::First,
         engine_core::Outcome::Win(engine_core::Player::Second) => GameOutcome::Second,
         engine_core::Outcome::Draw => GameOutcome::Draw,
     });
     Ok(StateResponse {
-        cells: g.cells(),
-        to_move: g.to_move().index() as u8 + 1,
-        legal_actions: g.legal_actions(),
+        cells: ctx.cells(&s),
+        to_move: ctx.to_move(&s).index() as u8 + 1,
+        legal_actions: ctx.legal_actions(&s),
         outcome,
-        winning_cells: g.winning_cells(),
+        winning_cells: ctx.winning_cells(&s),
     })
 }
 
@@ -327,7 +333,7 @@ pub(super) async fn post_state(body: Result<Json<StateRequest>, JsonRejection>) 
     let Json(req) = body?;
     let kind = parse_game(&req.game)?;
     check_length(kind, &req.moves)?;
-    with_game!(kind, G => state_of::<G>(&req.moves)).map(Json)
+    state_of(&EngineContext::from_kind(kind), &req.moves).map(Json)
 }
 
 #[cfg(test)]

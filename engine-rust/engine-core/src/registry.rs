@@ -60,6 +60,11 @@ impl EngineContext {
         Ok(EngineContext { kind: GameKind::from_name(name)? })
     }
 
+    /// The context of a game already resolved to its kind.
+    pub fn from_kind(kind: GameKind) -> Self {
+        EngineContext { kind }
+    }
+
     pub fn kind(&self) -> GameKind {
         self.kind
     }
@@ -78,6 +83,16 @@ impl EngineContext {
     /// than this context's is played by its own rules.
     pub fn step(&self, state: &State, action: i64) -> Result<State, PlayError> {
         state.apply(action)
+    }
+
+    /// The position after `actions` from the start, every one checked. On error, the
+    /// index of the offending action and why.
+    pub fn replay(&self, actions: &[i64]) -> Result<State, (usize, PlayError)> {
+        let mut s = self.reset(0);
+        for (i, &a) in actions.iter().enumerate() {
+            s = self.step(&s, a).map_err(|e| (i, e))?;
+        }
+        Ok(s)
     }
 
     pub fn legal_actions(&self, state: &State) -> Vec<Action> {
@@ -176,11 +191,12 @@ mod tests {
             assert!(!ctx.legal_actions(&s).is_empty());
         }
         let ctx = EngineContext::new("connect4").unwrap();
-        let mut s = ctx.reset(0);
-        for a in [0, 1, 0, 1, 0, 1, 0] {
-            s = ctx.step(&s, a).unwrap();
-        }
+        let s = ctx.replay(&[0, 1, 0, 1, 0, 1, 0]).unwrap();
         assert_eq!(ctx.outcome(&s), Some(Outcome::Win(Player::First)));
         assert_eq!(ctx.winning_cells(&s), vec![14, 21, 28, 35]);
+        // A bad move is named by its index; the moves before it were fine.
+        let (i, e) = ctx.replay(&[3, 3, 9]).unwrap_err();
+        assert_eq!(i, 2);
+        assert!(matches!(e, PlayError::OutOfRange { .. }), "{e}");
     }
 }
