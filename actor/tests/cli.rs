@@ -4,10 +4,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{fixture, free_port, http, ort_available, publish, wait_for_port};
+use common::{fixture, free_port, http, ort_available, publish, spawn_actor, wait_for_port};
 
 fn actor() -> Command {
     Command::new(env!("CARGO_BIN_EXE_actor"))
@@ -63,16 +63,7 @@ fn run_serves_the_api_while_playing() {
     let data = dir.path().join("data");
     publish(&data.join("models"), &fixture("tictactoe_step100.onnx"));
     let port = free_port();
-    let mut child = actor()
-        .args(["run", "--simulations", "16", "--games-in-flight", "8", "--port", &port.to_string()])
-        .arg("--data-dir")
-        .arg(&data)
-        .arg("--web-dir")
-        .arg(dir.path().join("no-web"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_actor(&["run", "--simulations", "16", "--games-in-flight", "8"], port, &data, dir.path());
     let result = std::panic::catch_unwind(|| {
         wait_for_port(port);
         let (s, body) = http(port, "GET", "/api/health", "");
@@ -131,16 +122,7 @@ fn serve_under_gating_plays_the_best_model() {
     std::fs::copy(fixture("tictactoe_step100.onnx"), models.join(".best.onnx.tmp")).unwrap();
     std::fs::rename(models.join(".best.onnx.tmp"), models.join("best.onnx")).unwrap();
     let port = free_port();
-    let mut child = actor()
-        .args(["serve", "--gating", "gated", "--port", &port.to_string()])
-        .arg("--data-dir")
-        .arg(&data)
-        .arg("--web-dir")
-        .arg(dir.path().join("no-web"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_actor(&["serve", "--gating", "gated"], port, &data, dir.path());
     let result = std::panic::catch_unwind(|| {
         wait_for_port(port);
         // The server's model watcher loads within a second or so.

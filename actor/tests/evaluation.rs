@@ -5,7 +5,7 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -209,18 +209,24 @@ fn actor_run_serves_the_evaluation_in_stats() {
     let data = dir.path().join("data");
     common::publish(&data.join("models"), &fixture("tictactoe_step100.onnx"));
     let port = common::free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_actor"))
-        .args(["run", "--simulations", "16", "--games-in-flight", "8", "--port", &port.to_string()])
-        .args(["--eval-games", "4", "--eval-sims", "16", "--eval-accuracy-positions", "20", "--eval-share", "0.5"])
-        .args(["--gating", "gated"])
-        .arg("--data-dir")
-        .arg(&data)
-        .arg("--web-dir")
-        .arg(dir.path().join("no-web"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let args = [
+        "run",
+        "--simulations",
+        "16",
+        "--games-in-flight",
+        "8",
+        "--eval-games",
+        "4",
+        "--eval-sims",
+        "16",
+        "--eval-accuracy-positions",
+        "20",
+        "--eval-share",
+        "0.5",
+        "--gating",
+        "gated",
+    ];
+    let mut child = common::spawn_actor(&args, port, &data, dir.path());
     let result = std::panic::catch_unwind(|| {
         common::wait_for_port(port);
         // No snapshot, only latest.onnx: that is evaluated. Wait for its accuracy rows.

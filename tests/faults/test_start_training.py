@@ -304,46 +304,19 @@ def test_missing_or_old_prerequisites_are_named(tmp_path, drop, fakes, message):
 
 
 def test_missing_onnx_runtime_is_named(tmp_path):
+    def start(e):
+        args = ["--skip-setup", "--data-dir", str(tmp_path / "data")]
+        args += ["--port", str(free_port()), "--trainer-port", str(free_port())]
+        return subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, env=e, cwd=ROOT, timeout=60)
+
     e = dict(env(), ORT_DYLIB_PATH=str(tmp_path / "nowhere" / "libonnxruntime.so.1.31.1"))
-    s = subprocess.run(
-        [
-            str(SCRIPT),
-            "--skip-setup",
-            "--data-dir",
-            str(tmp_path / "data"),
-            "--port",
-            str(free_port()),
-            "--trainer-port",
-            str(free_port()),
-        ],
-        capture_output=True,
-        text=True,
-        env=e,
-        cwd=ROOT,
-        timeout=60,
-    )
+    s = start(e)
     assert s.returncode != 0
     assert "ONNX Runtime is missing" in s.stderr and "pip install" in s.stderr, s.stderr
     old = tmp_path / "libonnxruntime.so.1.16.3"
     old.write_bytes(b"")
     e["ORT_DYLIB_PATH"] = str(old)
-    s = subprocess.run(
-        [
-            str(SCRIPT),
-            "--skip-setup",
-            "--data-dir",
-            str(tmp_path / "data"),
-            "--port",
-            str(free_port()),
-            "--trainer-port",
-            str(free_port()),
-        ],
-        capture_output=True,
-        text=True,
-        env=e,
-        cwd=ROOT,
-        timeout=60,
-    )
+    s = start(e)
     assert s.returncode != 0
     assert "ONNX Runtime 1.16.3 is too old; the actor needs >= 1.22" in s.stderr, s.stderr
 

@@ -50,6 +50,22 @@ pub fn wait_for_port(port: u16) {
     }
 }
 
+/// Starts `actor <args>` listening on `port`, with `data` as its data folder, no web
+/// app (a missing folder under `tmp`) and its output discarded.
+pub fn spawn_actor(args: &[&str], port: u16, data: &Path, tmp: &Path) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_actor"))
+        .args(args)
+        .args(["--port", &port.to_string()])
+        .arg("--data-dir")
+        .arg(data)
+        .arg("--web-dir")
+        .arg(tmp.join("no-web"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 /// A minimal HTTP/1.1 client (one request per connection): (status, body).
 pub fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
     use std::io::{Read, Write};
