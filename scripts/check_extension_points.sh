@@ -44,7 +44,7 @@ s = s.replace("PuctArgs", "Puct2Args")
 a = s.index("pub struct Puct2Args {")
 b = s.index("}", a)
 block = s[a:b]
-for old, new in [("c_puct", "c2"), ("dirichlet_alpha", "alpha2"), ("dirichlet_epsilon", "eps2"), ("fpu_reduction", "fpu2")]:
+for old, new in [("c_puct", "c2"), ("dirichlet_alpha", "alpha2"), ("dirichlet_epsilon", "eps2"), ("fpu_reduction", "fpu2"), ("solver", "solver2")]:
     block = block.replace(f"pub {old}:", f"pub {new}:")
     s = s.replace(f"a.{old}", f"a.{new}")
 s = s[:a] + block + s[b:]

@@ -189,6 +189,7 @@ pub fn rollout_search(simulations: u32) -> SearchConfig {
             dirichlet_alpha: 1.0,
             dirichlet_epsilon: 0.0,
             fpu_reduction: 0.0,
+            solver: false,
         }),
         params: SearchParams { simulations, leaves_per_game: 1, root_noise: false },
     }

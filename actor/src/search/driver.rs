@@ -200,6 +200,7 @@ mod tests {
                 dirichlet_alpha: 1.0,
                 dirichlet_epsilon: 0.25,
                 fpu_reduction: 0.0,
+                solver: false,
             }),
             params: SearchParams { simulations: sims, leaves_per_game: leaves, root_noise: false },
         }

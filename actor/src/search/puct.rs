@@ -4,6 +4,14 @@
 //! search can be pending at once; [`PuctSearch::complete`] expands a leaf with the
 //! evaluator's answer and backs the value up.
 //!
+//! With `--solver` (MCTS-solver, after Winands, Björnsson and Saito 2008) the search
+//! also proves wins and losses it meets: a terminal win marks its node proven for the
+//! winner; a node where the side to move has a proven winning child is proven won for
+//! it, and one whose children are all proven lost for it is proven lost. Selection
+//! never enters a child proven lost for the side choosing, a proven node is backed up
+//! as its exact result without expanding it further, and a search whose root is proven
+//! stops at once, its move distribution on the winning move. Draws are not proven.
+//!
 //! Values convention: an evaluator returns the value of a position for its side to
 //! move. Every node stores `value_sum` from the point of view of the player who made
 //! the move *into* it (its `mover`), so a parent ranks its children by their Q
@@ -35,6 +43,10 @@ pub struct PuctArgs {
     /// Unvisited children are valued at the parent's value minus this.
     #[arg(long, default_value_t = 0.0)]
     pub fpu_reduction: f32,
+    /// MCTS-solver: prove the wins and losses the search reaches, skip moves proven
+    /// lost, stop as soon as the position is proven, and play a proven win at once.
+    #[arg(long)]
+    pub solver: bool,
 }
 
 /// PUCT's own parameters.
@@ -48,6 +60,8 @@ pub struct PuctParams {
     pub dirichlet_epsilon: f32,
     /// Q given to unvisited children: the parent's value minus this.
     pub fpu_reduction: f32,
+    /// Prove wins and losses (see the module docs).
+    pub solver: bool,
 }
 
 impl PuctParams {
@@ -58,6 +72,7 @@ impl PuctParams {
             dirichlet_alpha: profile.selfplay.dirichlet_alpha(),
             dirichlet_epsilon: 0.25,
             fpu_reduction: 0.0,
+            solver: false,
         }
     }
 }
@@ -76,6 +91,7 @@ impl SearchAlgorithm for Puct {
             dirichlet_alpha: check("dirichlet-alpha", alpha, 0.001, 100.0, "between 0.001 and 100")?,
             dirichlet_epsilon: check("dirichlet-epsilon", a.dirichlet_epsilon, 0.0, 1.0, "between 0 and 1")?,
             fpu_reduction: check("fpu-reduction", a.fpu_reduction, -2.0, 2.0, "between -2 and 2")?,
+            solver: a.solver,
         })
     }
 
@@ -101,6 +117,8 @@ pub struct Node {
     pub expanded: bool,
     /// Queued for evaluation; a second visit before it returns is a collision.
     pub pending: bool,
+    /// With the solver: the winner of this position under perfect play, once proven.
+    pub proven: Option<Player>,
 }
 
 impl Node {
@@ -116,6 +134,7 @@ impl Node {
             num_children: 0,
             expanded: false,
             pending: false,
+            proven: None,
         }
     }
 
@@ -147,8 +166,20 @@ pub fn puct_score(
 }
 
 /// Index (into `nodes`) of the child of `parent` with the best PUCT score; ties go to
-/// the first.
+/// the first. With `skip_proven_losses`, children proven lost for the side choosing
+/// (their mover) are never chosen while another child is left.
 pub fn select_child(nodes: &[Node], parent: usize, c_puct: f32, fpu_reduction: f32) -> usize {
+    select_child_with(nodes, parent, c_puct, fpu_reduction, false)
+}
+
+/// [`select_child`], optionally skipping children proven lost for their mover.
+pub fn select_child_with(
+    nodes: &[Node],
+    parent: usize,
+    c_puct: f32,
+    fpu_reduction: f32,
+    skip_proven_losses: bool,
+) -> usize {
     let p = &nodes[parent];
     let parent_n = p.visits + p.virtual_loss;
     // The parent's own value is stored from its mover's side; its children's movers
@@ -159,6 +190,9 @@ pub fn select_child(nodes: &[Node], parent: usize, c_puct: f32, fpu_reduction: f
     let mut best_score = f32::NEG_INFINITY;
     for i in p.children() {
         let c = &nodes[i];
+        if skip_proven_losses && c.proven.is_some_and(|w| w != c.mover) {
+            continue;
+        }
         let s = puct_score(c_puct, parent_n, c.prior, c.visits + c.virtual_loss, c.q(), fpu);
         if s > best_score {
             best_score = s;
@@ -234,6 +268,31 @@ pub fn backup(nodes: &mut [Node], path: &[usize], value: f32, leaf_to_move: Play
     }
 }
 
+/// After `path`'s last node was proven, proves what follows for its ancestors (the
+/// side to move at a node wins if one child is won for it, loses if every child is
+/// lost for it), stopping at the first ancestor that stays unproven.
+pub fn propagate_proof(nodes: &mut [Node], path: &[usize]) {
+    for &p in path.iter().rev().skip(1) {
+        let r = nodes[p].children();
+        if r.is_empty() {
+            return;
+        }
+        let chooser = nodes[r.start].mover;
+        let children = &nodes[r];
+        let proven = if children.iter().any(|c| c.proven == Some(chooser)) {
+            Some(chooser)
+        } else if children.iter().all(|c| c.proven.is_some_and(|w| w != chooser)) {
+            children[0].proven
+        } else {
+            None
+        };
+        match proven {
+            Some(w) if nodes[p].proven.is_none() => nodes[p].proven = Some(w),
+            _ => return,
+        }
+    }
+}
+
 /// Mixes Dirichlet(alpha) noise into `priors`: `(1 - eps) p + eps η`.
 pub fn add_dirichlet_noise<R: Rng + ?Sized>(priors: &mut [f32], alpha: f32, epsilon: f32, rng: &mut R) {
     if priors.len() < 2 || epsilon <= 0.0 || alpha <= 0.0 {
@@ -283,8 +342,13 @@ impl<G: Game> PuctSearch<G> {
         let mut state = self.root.clone();
         let mut node = 0usize;
         self.nodes[0].virtual_loss += 1;
+        let solver = self.puct.solver;
         while self.nodes[node].expanded && self.nodes[node].num_children > 0 {
-            node = select_child(&self.nodes, node, self.puct.c_puct, self.puct.fpu_reduction);
+            if solver && self.nodes[node].proven.is_some() {
+                // A proven node is scored as its result, like a terminal one.
+                break;
+            }
+            node = select_child_with(&self.nodes, node, self.puct.c_puct, self.puct.fpu_reduction, solver);
             state.apply_unchecked(self.nodes[node].action);
             self.nodes[node].virtual_loss += 1;
             path.push(node);
@@ -328,14 +392,26 @@ impl<G: Game> Search<G> for PuctSearch<G> {
                 self.done,
                 self.in_flight,
             );
-            if want == 0 {
+            if want == 0 || (self.puct.solver && self.nodes[0].proven.is_some()) {
                 return;
             }
             let Some((path, state)) = self.select() else { return };
             let leaf = *path.last().expect("path holds the root");
             if let Some(outcome) = state.outcome() {
                 let to_move = state.to_move();
+                if self.puct.solver {
+                    if let engine_core::Outcome::Win(w) = outcome {
+                        self.nodes[leaf].proven = Some(w);
+                        propagate_proof(&mut self.nodes, &path);
+                    }
+                }
                 backup(&mut self.nodes, &path, outcome.value_for(to_move), to_move, true);
+                self.done += 1;
+                continue;
+            }
+            if let Some(w) = self.nodes[leaf].proven.filter(|_| self.puct.solver) {
+                let to_move = state.to_move();
+                backup(&mut self.nodes, &path, if w == to_move { 1.0 } else { -1.0 }, to_move, true);
                 self.done += 1;
                 continue;
             }
@@ -368,7 +444,7 @@ impl<G: Game> Search<G> for PuctSearch<G> {
     }
 
     fn is_finished(&self) -> bool {
-        self.done >= self.params.simulations.max(1)
+        self.done >= self.params.simulations.max(1) || (self.puct.solver && self.nodes[0].proven.is_some())
     }
 
     fn simulations_done(&self) -> u32 {
@@ -378,12 +454,26 @@ impl<G: Game> Search<G> for PuctSearch<G> {
     /// Visit shares and root value.
     fn result(&self) -> SearchResult {
         let a = G::spec().num_actions;
+        let to_move = self.root.to_move();
+        // With the solver, a move proven lost keeps no share while another is left:
+        // its visits came before the proof, and playing it would throw the game away.
+        let lost = |n: &Node| self.puct.solver && n.proven.is_some_and(|w| w != to_move);
+        let all_lost = self.nodes[0].children().all(|c| lost(&self.nodes[c]));
         let mut visits = vec![0.0f32; a];
         for c in self.nodes[0].children() {
-            visits[self.nodes[c].action as usize] = self.nodes[c].visits as f32;
+            let n = &self.nodes[c];
+            if all_lost || !lost(n) {
+                visits[n.action as usize] = n.visits as f32;
+            }
         }
         let total: f32 = visits.iter().sum();
-        let policy = if total > 0.0 {
+        let won = self.nodes[0].children().filter(|&c| self.nodes[c].proven == Some(to_move));
+        let policy = if let Some(win) = won.max_by_key(|&c| self.nodes[c].visits) {
+            // A proven win: all of the distribution on it (the most visited winning move).
+            let mut p = vec![0.0; a];
+            p[self.nodes[win].action as usize] = 1.0;
+            p
+        } else if total > 0.0 {
             visits.iter().map(|v| v / total).collect()
         } else {
             // Only possible with one simulation: fall back to the priors.
@@ -394,7 +484,17 @@ impl<G: Game> Search<G> for PuctSearch<G> {
             p
         };
         let root = &self.nodes[0];
-        let root_value = if root.visits > 0 { -root.value_sum / root.visits as f32 } else { 0.0 };
+        let root_value = match root.proven {
+            Some(w) => {
+                if w == to_move {
+                    1.0
+                } else {
+                    -1.0
+                }
+            }
+            None if root.visits > 0 => -root.value_sum / root.visits as f32,
+            None => 0.0,
+        };
         SearchResult { policy, visits, root_value }
     }
 }
@@ -408,7 +508,7 @@ mod tests {
     use rand::SeedableRng;
 
     fn puct() -> PuctParams {
-        PuctParams { c_puct: 1.5, dirichlet_alpha: 1.0, dirichlet_epsilon: 0.25, fpu_reduction: 0.0 }
+        PuctParams { c_puct: 1.5, dirichlet_alpha: 1.0, dirichlet_epsilon: 0.25, fpu_reduction: 0.0, solver: false }
     }
 
     fn params(sims: u32, leaves: u32) -> SearchParams {
@@ -561,5 +661,118 @@ mod tests {
     fn search_refuses_a_finished_game() {
         let g = pos(&[0, 3, 1, 4, 2]);
         assert!(matches!(PuctSearch::new(g, params(10, 1), puct()), Err(SearchError::GameOver)));
+    }
+
+    /// Root (X to move) with three children (X's moves), each with two children (O's).
+    fn small_tree() -> Vec<Node> {
+        let mut nodes = vec![Node::new(0, Player::Second, 1.0)];
+        nodes[0].expanded = true;
+        nodes[0].first_child = 1;
+        nodes[0].num_children = 3;
+        for a in 0..3 {
+            nodes.push(Node::new(a, Player::First, 1.0 / 3.0));
+        }
+        for (k, c) in (1..4).enumerate() {
+            nodes[c].expanded = true;
+            nodes[c].first_child = 4 + 2 * k as u32;
+            nodes[c].num_children = 2;
+        }
+        for a in 0..6 {
+            nodes.push(Node::new(a, Player::Second, 0.5));
+        }
+        nodes
+    }
+
+    #[test]
+    fn a_won_reply_proves_its_parent_lost_and_all_lost_children_prove_the_root_won() {
+        let mut n = small_tree();
+        // O wins after X's move 0 (node 1) by O's reply at node 4: X's move 0 is lost.
+        n[4].proven = Some(Player::Second);
+        propagate_proof(&mut n, &[0, 1, 4]);
+        assert_eq!(n[1].proven, Some(Player::Second));
+        assert_eq!(n[0].proven, None, "X still has other moves");
+        // X's move 1 (node 2): both O replies lose for O -> X's move 1 wins, and so the root.
+        n[6].proven = Some(Player::First);
+        propagate_proof(&mut n, &[0, 2, 6]);
+        assert_eq!(n[2].proven, None, "O's other reply is unknown");
+        n[7].proven = Some(Player::First);
+        propagate_proof(&mut n, &[0, 2, 7]);
+        assert_eq!(n[2].proven, Some(Player::First));
+        assert_eq!(n[0].proven, Some(Player::First), "one winning move proves the root won");
+    }
+
+    #[test]
+    fn selection_never_enters_a_move_proven_lost() {
+        let mut n = small_tree();
+        n[1].prior = 0.9;
+        n[2].prior = 0.05;
+        n[3].prior = 0.05;
+        assert_eq!(select_child_with(&n, 0, 1.5, 0.0, true), 1);
+        n[1].proven = Some(Player::Second);
+        assert_eq!(select_child(&n, 0, 1.5, 0.0), 1, "without the solver the prior decides");
+        assert_ne!(select_child_with(&n, 0, 1.5, 0.0, true), 1);
+    }
+
+    #[test]
+    fn the_solver_stops_on_a_proven_win_and_plays_it() {
+        // X X .
+        // O O .    X to move wins with c1 (2).
+        // . . .
+        let g = pos(&[0, 3, 1, 4]);
+        let solver = SearchConfig {
+            algorithm: Algorithm::Puct(PuctParams { solver: true, ..puct() }),
+            params: params(400, 4),
+        };
+        let mut rng = StdRng::seed_from_u64(3);
+        let mut s = solver.start(g).unwrap();
+        crate::search::Driver::new().run(std::slice::from_mut(&mut s), &mut UniformEvaluator, &mut rng).unwrap();
+        assert!(s.is_finished());
+        let used = s.simulations_done();
+        assert!(used < 100, "a proven root stops the search early: {used} of 400 simulations");
+        let r = s.result();
+        assert_eq!(r.policy[2], 1.0, "{:?}", r.policy);
+        assert_eq!(r.root_value, 1.0);
+        // Without the solver the same budget is spent in full.
+        let plain = run_search(&g, &config(400, 4), &mut UniformEvaluator, &mut rng).unwrap();
+        assert_eq!(plain.visits.iter().sum::<f32>(), 399.0, "every simulation but the root's expansion");
+    }
+
+    #[test]
+    fn a_move_proven_lost_gets_no_share_however_many_visits_it_had() {
+        let mut s = PuctSearch::new(
+            TicTacToe::initial(),
+            params(10, 1),
+            PuctParams { solver: true, ..puct() },
+        )
+        .unwrap();
+        s.nodes = small_tree();
+        s.nodes[1].visits = 50;
+        s.nodes[2].visits = 10;
+        s.nodes[3].visits = 5;
+        s.nodes[1].proven = Some(Player::Second);
+        let r = s.result();
+        assert_eq!(r.policy[0], 0.0, "{:?}", r.policy);
+        assert!((r.policy[1] - 10.0 / 15.0).abs() < 1e-6, "{:?}", r.policy);
+        // When every move is lost, the shares are the visits again.
+        s.nodes[2].proven = Some(Player::Second);
+        s.nodes[3].proven = Some(Player::Second);
+        assert!((s.result().policy[0] - 50.0 / 65.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn the_solver_proves_a_lost_position_lost() {
+        // A position in which every move loses (found by the exact solver): the search
+        // must prove it lost.
+        let lost = crate::eval::accuracy::solved_positions::<TicTacToe>()
+            .into_iter()
+            .find(|p| p.values.iter().flatten().all(|&v| v == -1) && p.state.ply() >= 4)
+            .expect("TicTacToe has lost positions");
+        let solver = SearchConfig {
+            algorithm: Algorithm::Puct(PuctParams { solver: true, ..puct() }),
+            params: params(2000, 1),
+        };
+        let mut rng = StdRng::seed_from_u64(4);
+        let r = run_search(&lost.state, &solver, &mut UniformEvaluator, &mut rng).unwrap();
+        assert_eq!(r.root_value, -1.0, "{:?}", lost.state);
     }
 }
