@@ -23,7 +23,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::config::{ActorConfig, RunArgs};
-use crate::nn::{self, Device, ModelWatcher, NnModel, SessionSettings};
+use crate::nn::{Device, ModelWatcher, NnModel, SessionSettings};
 use crate::selfplay::{self, ModelSource};
 use crate::store::{self, Store};
 use crate::telemetry::{Counters, Telemetry, TimeSplit};
@@ -237,8 +237,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     if cfg.no_model {
         bail!("--no-model makes no sense for a benchmark of a model");
     }
-    let device = cfg.device;
-    let lib = nn::init_runtime(cfg.ort_lib.as_deref()).context("ONNX Runtime is needed for the benchmark")?;
+    let device = cfg.onnx.device;
+    let lib = cfg.onnx.init().context("ONNX Runtime is needed for the benchmark")?;
     let kind: GameKind = cfg.game;
     let spec = kind.spec();
     let sp = &cfg.selfplay;

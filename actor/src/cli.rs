@@ -1,6 +1,5 @@
 //! The `actor` command line: `run`, `selfplay`, `serve`, `perft`, `arena`, `tournament`.
 
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use engine_core::{with_game, Game, GameKind};
 
 use crate::config::{ActorConfig, RunArgs};
-use crate::nn::{self, ModelWatcher};
+use crate::nn::ModelWatcher;
 use crate::selfplay::{self, ModelSource};
 use crate::server::{self, AppState};
 use crate::store::{self, Store};
@@ -123,17 +122,11 @@ pub fn games_table() -> String {
     out
 }
 
-fn init_ort(explicit: Option<&Path>) -> Result<()> {
-    let path = nn::init_runtime(explicit).context("ONNX Runtime is needed to play with models")?;
-    tracing::info!("ONNX Runtime loaded from {}", path.display());
-    Ok(())
-}
-
 fn run_actor(args: &RunArgs, selfplay_on: bool, server_on: bool) -> Result<()> {
     let cfg: ActorConfig = args.validate().context("invalid arguments")?;
     if !cfg.no_model {
-        init_ort(cfg.ort_lib.as_deref())?;
-        nn::check_device(cfg.device)?;
+        let path = cfg.onnx.init().context("ONNX Runtime is needed to play with models")?;
+        tracing::info!("ONNX Runtime loaded from {}", path.display());
     }
     let spec = cfg.game.spec();
     // Another game's folder is refused before anything is created in it. Self-play
@@ -167,7 +160,7 @@ fn run_actor(args: &RunArgs, selfplay_on: bool, server_on: bool) -> Result<()> {
             } else {
                 // Gated: self-play plays the model that won its way in (the evaluator promotes).
                 let w = ModelWatcher::new(&models_dir, spec, sp.intra_threads, sp.model_poll)
-                    .with_device(cfg.device)
+                    .with_device(cfg.onnx.device)
                     .watching(cfg.gating.played_model());
                 ModelSource::Watch(w)
             };

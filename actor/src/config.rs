@@ -142,16 +142,14 @@ pub struct ActorConfig {
     pub data_dir: PathBuf,
     /// Where the HTTP server listens.
     pub addr: SocketAddr,
-    /// `--ort-lib`, if given.
-    pub ort_lib: Option<PathBuf>,
+    /// `--ort-lib`, `--intra-threads`, `--device`.
+    pub onnx: OnnxArgs,
     /// Self-play worker threads.
     pub threads: usize,
     /// Per-worker self-play settings (the seed is offset per worker).
     pub selfplay: SelfPlayConfig,
     /// Never load a model (uniform priors).
     pub no_model: bool,
-    /// Where self-play sessions run.
-    pub device: crate::nn::Device,
     /// Seconds between telemetry log lines.
     pub log_interval: Duration,
     /// Which model self-play plays (latest or best).
@@ -278,16 +276,15 @@ impl RunArgs {
             None
         };
         Ok(ActorConfig {
+            onnx,
             gating,
             eval,
             game,
             data_dir: self.data_dir.clone(),
             addr: SocketAddr::new(host, self.port),
-            ort_lib: onnx.ort_lib.clone(),
             threads,
             selfplay,
             no_model: self.no_model,
-            device: onnx.device,
             log_interval: Duration::from_secs(check(
                 "log-interval",
                 self.log_interval,
@@ -366,8 +363,8 @@ mod tests {
         // The cap is over all workers: each paces itself at its share.
         let c = parse(&["--max-positions-per-s", "600", "--threads", "3"]).unwrap();
         assert_eq!(c.selfplay.max_positions_per_s, 200.0);
-        assert_eq!(parse(&[]).unwrap().device, crate::nn::Device::Cpu);
-        assert_eq!(parse(&["--device", "cuda"]).unwrap().device, crate::nn::Device::Cuda);
+        assert_eq!(parse(&[]).unwrap().onnx.device, crate::nn::Device::Cpu);
+        assert_eq!(parse(&["--device", "cuda"]).unwrap().onnx.device, crate::nn::Device::Cuda);
         let mut v = vec!["actor", "--device", "tpu"];
         let err = T::try_parse_from(v.drain(..)).err().expect("tpu is refused").to_string();
         assert!(err.contains("cpu or cuda"), "{err}");

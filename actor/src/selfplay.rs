@@ -271,8 +271,8 @@ pub fn run_worker<G: Game>(
         // 2. One batch over every game's search.
         let mut steps = StepTimes::default();
         let evaluated = driver.step(&mut games, evaluator.as_mut(), &mut rng, &mut steps)?;
-        (time.select, time.encode, time.inference) = (steps.select, steps.encode, steps.inference);
-        time.complete = steps.complete;
+        (time.select, time.encode, time.inference, time.complete) =
+            (steps.select, steps.encode, steps.inference, steps.complete);
         if evaluated > 0 {
             telemetry.nn_evals.fetch_add(evaluated as u64, Relaxed);
             telemetry.batches.fetch_add(1, Relaxed);

@@ -494,41 +494,31 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn gated_server_plays_the_best_model() {
+    async fn the_server_plays_the_model_self_play_plays() {
         if !ort_available() {
             return;
         }
-        let dir = tempfile::tempdir().unwrap();
-        let st = server_with_two_models(dir.path(), crate::eval::evaluator::GatingMode::Gated.played_model());
-        let body = r#"{"game":"tictactoe","moves":[0,3,1,4],"simulations":32}"#;
-        let (s, v) = call(&st, "POST", "/api/move", Some(body)).await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        assert_eq!(v["model_version"], 100, "{v}");
-        assert_eq!(v["model_source"], "best", "{v}");
-        let (_, h) = call(&st, "GET", "/api/health", None).await;
-        assert_eq!((h["model_version"].clone(), h["model_source"].clone()), (json!(100), json!("best")), "{h}");
-        let (_, g) = call(&st, "GET", "/api/games", None).await;
-        let t = g["games"].as_array().unwrap().iter().find(|g| g["name"] == "tictactoe").unwrap();
-        assert_eq!(t["model_version"], 100, "{g}");
-        // Another game has no model: it is searched with random playouts.
-        let (s, v) = call(&st, "POST", "/api/move", Some(r#"{"game":"connect4","moves":[],"simulations":8}"#)).await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        assert!(v["model_version"].is_null() && v["model_source"].is_null(), "{v}");
-    }
-
-    #[tokio::test]
-    async fn continuous_server_plays_the_latest_model() {
-        if !ort_available() {
-            return;
+        use crate::eval::evaluator::GatingMode;
+        for (mode, version, source) in [(GatingMode::Gated, 100, "best"), (GatingMode::Continuous, 200, "latest")] {
+            let dir = tempfile::tempdir().unwrap();
+            let st = server_with_two_models(dir.path(), mode.played_model());
+            let body = r#"{"game":"tictactoe","moves":[0,3,1,4],"simulations":32}"#;
+            let (s, v) = call(&st, "POST", "/api/move", Some(body)).await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+            assert_eq!(v["model_version"], version, "{mode:?}: {v}");
+            assert_eq!(v["model_source"], source, "{mode:?}: {v}");
+            let (_, h) = call(&st, "GET", "/api/health", None).await;
+            assert_eq!((h["model_version"].clone(), h["model_source"].clone()), (json!(version), json!(source)), "{h}");
+            if mode == GatingMode::Gated {
+                let (_, g) = call(&st, "GET", "/api/games", None).await;
+                let t = g["games"].as_array().unwrap().iter().find(|g| g["name"] == "tictactoe").unwrap();
+                assert_eq!(t["model_version"], 100, "{g}");
+                // Another game has no model: it is searched with random playouts.
+                let body = r#"{"game":"connect4","moves":[],"simulations":8}"#;
+                let (s, v) = call(&st, "POST", "/api/move", Some(body)).await;
+                assert_eq!(s, StatusCode::OK, "{v}");
+                assert!(v["model_version"].is_null() && v["model_source"].is_null(), "{v}");
+            }
         }
-        let dir = tempfile::tempdir().unwrap();
-        let st = server_with_two_models(dir.path(), crate::eval::evaluator::GatingMode::Continuous.played_model());
-        let body = r#"{"game":"tictactoe","moves":[0,3,1,4],"simulations":32}"#;
-        let (s, v) = call(&st, "POST", "/api/move", Some(body)).await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        assert_eq!(v["model_version"], 200, "{v}");
-        assert_eq!(v["model_source"], "latest", "{v}");
-        let (_, h) = call(&st, "GET", "/api/health", None).await;
-        assert_eq!((h["model_version"].clone(), h["model_source"].clone()), (json!(200), json!("latest")), "{h}");
     }
 }
