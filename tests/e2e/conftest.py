@@ -54,6 +54,26 @@ def http(method: str, url: str, body=None, timeout: float = 30) -> tuple[int, di
             return e.code, {"raw": raw.decode(errors="replace")}
 
 
+def raw_request(port: int, target: str, method: str = "GET", body: bytes = b"", headers: str = "") -> tuple[int, bytes]:
+    """Sends one request with `target` verbatim; returns (status, body). A server may
+    answer a body it refuses (413) and close before the body is all sent: the answer is
+    read all the same, so the test sees the status rather than a broken pipe."""
+    req = (
+        f"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{headers}"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            s.sendall(req)
+        data = b""
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := s.recv(65536):
+                data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    assert head, f"no answer to {method} {target}"
+    return int(head.split()[1]), rest
+
+
 @dataclass
 class Proc:
     name: str

@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, make_system, running
+from conftest import ROOT, make_system, raw_request, running
 
 LINES = [(0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6)]
 
@@ -118,7 +118,9 @@ def test_bad_requests_get_clear_4xx(system):
         assert word in json.dumps(answer).lower(), (body, answer)
     status, answer = system.post("/api/move", b"{not json")
     assert 400 <= status < 500
-    status, answer = system.post("/api/move", b"x" * (2 * 1024 * 1024))
+    # Raw: the server answers 413 and may close before a 2 MiB body is all sent.
+    big = b"x" * (2 * 1024 * 1024)
+    status, _ = raw_request(system.actor_port, "/api/move", "POST", big, "Content-Type: application/json\r\n")
     assert status == 413, status
     # ...and the server carries on.
     assert system.get("/api/health")["status"] == "ok"

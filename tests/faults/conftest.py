@@ -33,6 +33,7 @@ free_port = e2e.free_port
 ort_lib = e2e.ort_lib
 make_system = e2e.make_system
 http = e2e.http
+raw_request = e2e.raw_request
 FIXTURES = ROOT / "actor" / "tests" / "fixtures"
 
 

@@ -6,7 +6,6 @@ the server exactly as written (HTTP clients normalise `..` away)."""
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,23 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from conftest import actor_proc, http, wait_until
+from conftest import raw_request as raw
 
 SECRET = "TOPSECRET-not-for-the-web"
-
-
-def raw(port: int, target: str, method: str = "GET", body: bytes = b"", headers: str = "") -> tuple[int, bytes]:
-    """Sends one request with `target` verbatim; returns (status, body)."""
-    req = (
-        f"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{headers}"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
-        s.sendall(req)
-        data = b""
-        while chunk := s.recv(65536):
-            data += chunk
-    head, _, rest = data.partition(b"\r\n\r\n")
-    return int(head.split()[1]), rest
 
 
 class Recorder(BaseHTTPRequestHandler):
