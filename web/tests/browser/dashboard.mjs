@@ -114,6 +114,12 @@ export const tests = [
     needs: ['actor', 'eval'],
     async run(ctx) {
       const { page, baseUrl, waitS } = ctx;
+      // The stats the page itself last received: a separate request races the page's
+      // 2 s poll while TicTacToe publishes a model every second or so.
+      let pageStats = null;
+      page.on('response', async (r) => {
+        if (r.url().endsWith('/api/stats') && r.ok()) pageStats = await r.json().catch(() => pageStats);
+      });
       await page.goto(`${baseUrl}/#/dashboard`);
       // The first results come a while after the first model is published.
       try {
@@ -170,7 +176,7 @@ export const tests = [
       let seen = '';
       for (let attempt = 0; ; attempt++) {
         // Continuous mode plays the actor's loaded model (the summary can lag it); gated, the best.
-        const s = await (await page.request.get(`${baseUrl}/api/stats`)).json();
+        const s = pageStats ?? (await (await page.request.get(`${baseUrl}/api/stats`)).json());
         const gating = s.evaluation?.gating;
         const selfPlay = gating && gating.mode !== 'continuous' ? gating.self_play_version : (s.actor.model_version ?? gating?.self_play_version);
         if (selfPlay == null) break;
