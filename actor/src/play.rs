@@ -20,7 +20,7 @@ use rand::{Rng, SeedableRng};
 use crate::flags::{check, ConfigError};
 use crate::nn::{NnEvaluator, NnModel, OnnxArgs};
 use crate::profile::profile;
-use crate::search::{choose_move, run_search, RolloutEvaluator, SearchArgs, SearchConfig, SearchParams};
+use crate::search::{run_search, RolloutEvaluator, SearchArgs, SearchConfig, SearchParams};
 
 #[derive(Args, Debug)]
 pub struct PlayArgs {
@@ -242,7 +242,7 @@ fn play_game<G: Game>(
                 }
             }
             .context("the bot's search failed")?;
-            let best = choose_move(&result.policy, &g.legal_actions(), 0.0, rng);
+            let best = result.choose(&g.legal_actions(), 0.0, rng);
             writeln!(
                 out,
                 "Bot ({}) plays {} (its value estimate for itself: {:+.2})",

@@ -8,7 +8,7 @@
 //! 2. one [`Driver`] step over every game's search: gather up to `leaves_per_game`
 //!    leaves from each, evaluate them all in one batch, complete each;
 //! 3. every game whose search reached its simulations plays a move (by
-//!    [`choose_move`] with the temperature schedule) and starts the next search.
+//!    [`SearchResult::choose`] with the temperature schedule) and starts the next search.
 //!
 //! A move's search can straddle a model swap, so a few of its leaves may have been
 //! scored by the previous model; the game records the model version in use when it
@@ -24,7 +24,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::nn::{ModelWatcher, NnEvaluator, WatchEvent};
 use crate::search::driver::lap;
-use crate::search::{choose_move, Driver, Evaluator, Search, SearchConfig, SearchSet, StepTimes, UniformEvaluator};
+use crate::search::{Driver, Evaluator, Search, SearchConfig, SearchSet, StepTimes, UniformEvaluator};
 use crate::store::{FinishedGame, PositionRecord};
 use crate::telemetry::{unix_now, PhaseNanos, Telemetry};
 
@@ -291,7 +291,7 @@ pub fn run_worker<G: Game>(
             let ply = root.ply() as u32;
             let temp = if ply < cfg.temperature_moves { cfg.temperature } else { cfg.final_temperature };
             root.legal_actions_into(&mut legal);
-            let action = choose_move(&result.policy, &legal, temp, &mut rng);
+            let action = result.choose(&legal, temp, &mut rng);
             let mut o = vec![0.0; obs_len];
             root.encode(&mut o);
             s.positions.push((

@@ -24,7 +24,7 @@ use rand::rngs::StdRng;
 use crate::eval::arena::net_moves;
 use crate::nn::{NnEvaluator, NnModel};
 use crate::profile::{benchmark as benchmark_source, BenchmarkSource};
-use crate::search::{choose_move, search_many, SearchConfig, SearchError};
+use crate::search::{search_many, SearchConfig, SearchError};
 
 /// A benchmark position with the game-theoretic value of every move.
 #[derive(Clone, Debug)]
@@ -242,7 +242,7 @@ pub fn choose_moves<G: Game>(
         Mode::Search => search_many(states, search, &mut NnEvaluator(model.clone()), rng)?
             .iter()
             .zip(states)
-            .map(|(r, g)| choose_move(&r.policy, &g.legal_actions(), 0.0, rng))
+            .map(|(r, g)| r.choose(&g.legal_actions(), 0.0, rng))
             .collect(),
     })
 }

@@ -17,7 +17,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::eval::players::{baseline_move, PlayerSpec};
 use crate::nn::{NnEvaluator, NnModel};
-use crate::search::{check_output, choose_move, search_many, SearchConfig, SearchError};
+use crate::search::{check_output, search_many, SearchConfig, SearchError};
 
 /// One side of a match.
 #[derive(Clone, Debug)]
@@ -189,7 +189,7 @@ pub fn play_match<G: Game>(
                 let g = &mut live[i];
                 let legal = g.state.legal_actions();
                 let temperature = if (g.state.ply() as u32) < cfg.sample_plies { 1.0 } else { 0.0 };
-                let m = choose_move(&r.policy, &legal, temperature, &mut rng);
+                let m = r.choose(&legal, temperature, &mut rng);
                 g.state.apply_unchecked(m);
                 g.moves.push(m);
             }

@@ -14,7 +14,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::search::puct::PuctParams;
-use crate::search::{choose_move, run_search, Algorithm, RolloutEvaluator, SearchConfig, SearchError, SearchParams};
+use crate::search::{run_search, Algorithm, RolloutEvaluator, SearchConfig, SearchError, SearchParams};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlayerError {
@@ -205,7 +205,7 @@ pub fn baseline_move<G: Game>(spec: &PlayerSpec, g: &G, rng: &mut StdRng) -> Res
         PlayerSpec::Mcts(sims) => {
             let mut ev = RolloutEvaluator { rollouts: 1, rng: StdRng::seed_from_u64(rng.random()) };
             let r = run_search(g, &rollout_search(*sims), &mut ev, rng)?;
-            choose_move(&r.policy, &legal, 0.0, rng)
+            r.choose(&legal, 0.0, rng)
         }
     }))
 }

@@ -68,6 +68,21 @@ pub struct SearchResult {
     pub visits: Vec<f32>,
     /// The root's value for its side to move.
     pub root_value: f32,
+    /// The move the search itself settled on, when the algorithm picks one (Gumbel's
+    /// sequential halving); `None` leaves the greedy choice to [`choose_move`].
+    pub selected: Option<Action>,
+}
+
+impl SearchResult {
+    /// The move to play: at a warm temperature (at or above [`GREEDY_BELOW`]) one
+    /// sampled from the distribution; otherwise the search's own choice when it made
+    /// one, or the largest share ([`choose_move`]).
+    pub fn choose<R: Rng + ?Sized>(&self, legal: &[Action], temperature: f32, rng: &mut R) -> Action {
+        match self.selected {
+            Some(a) if temperature < GREEDY_BELOW && legal.contains(&a) => a,
+            _ => choose_move(&self.policy, legal, temperature, rng),
+        }
+    }
 }
 
 /// One search over one root position, driven in steps by a [`Driver`].

@@ -495,7 +495,7 @@ impl<G: Game> Search<G> for PuctSearch<G> {
             None if root.visits > 0 => -root.value_sum / root.visits as f32,
             None => 0.0,
         };
-        SearchResult { policy, visits, root_value }
+        SearchResult { policy, visits, root_value, selected: None }
     }
 }
 

@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use super::{ApiResult, AppError, AppState, ErrorBody, ServerConfig, SEARCH_QUEUE_WAIT};
 use crate::nn::{ModelFile, NnEvaluator, NnModel};
 use crate::profile::profile;
-use crate::search::{choose_move, run_search, Evaluator, RolloutEvaluator, SearchConfig, SearchParams};
+use crate::search::{run_search, Evaluator, RolloutEvaluator, SearchConfig, SearchParams};
 
 /// A game's registry name (docs/CONTRACTS.md §1).
 pub(super) fn game_name_schema() -> Object {
@@ -254,7 +254,7 @@ fn search_move<G: Game>(
         }
     };
     let r = result.map_err(|e| AppError::internal(format!("search failed: {e}")))?;
-    let action = choose_move(&r.policy, &g.legal_actions(), 0.0, &mut rng);
+    let action = r.choose(&g.legal_actions(), 0.0, &mut rng);
     let model_source = version.map(|_| cfg.model_file);
     Ok(MoveResponse { action, policy: r.policy, value: r.root_value, model_version: version, model_source })
 }
