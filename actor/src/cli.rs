@@ -13,7 +13,7 @@ use crate::nn::ModelWatcher;
 use crate::selfplay::{self, ModelSource};
 use crate::server::{self, AppState};
 use crate::store::{self, Store};
-use crate::telemetry::Telemetry;
+use crate::telemetry::{SelfPlaySearch, Telemetry};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -152,6 +152,12 @@ fn run_actor(args: &RunArgs, selfplay_on: bool, server_on: bool) -> Result<()> {
     if let Some(replay) = replay {
         let (tx, rx) = crossbeam_channel::bounded(1024);
         writer = Some(store::spawn_writer_until(replay, rx, telemetry.clone(), stop.clone()));
+        let search = &cfg.selfplay.search;
+        telemetry.self_play_started(SelfPlaySearch {
+            search: search.algorithm.label(),
+            simulations: search.params.simulations,
+            leaves_per_game: search.params.leaves_per_game,
+        });
         for i in 0..cfg.threads {
             let mut sp = cfg.selfplay.clone();
             sp.seed = sp.seed.wrapping_add(i as u64 * 0x9E37_79B9);

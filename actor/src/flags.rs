@@ -9,6 +9,8 @@ pub enum ConfigError {
     UnknownGame(#[from] engine_core::UnknownGame),
     #[error("unknown search {name:?}: known searches are {known}")]
     UnknownSearch { name: String, known: String },
+    #[error("the solver is a switch of the puct search, not of {0}")]
+    SolverNeedsPuct(&'static str),
     #[error("--{flag} must be {range}, got {value}")]
     OutOfRange { flag: &'static str, range: &'static str, value: String },
     #[error("--host {0:?} is not an IP address (use 127.0.0.1, or 0.0.0.0 to listen on every interface)")]

@@ -128,6 +128,17 @@ impl TimeSplit {
     }
 }
 
+/// The search self-play runs, as the dashboard shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct SelfPlaySearch {
+    /// `puct`, `puct+solver`, `ttts` or `gumbel`.
+    pub search: String,
+    /// Simulations per move.
+    pub simulations: u32,
+    /// Leaves of one game in flight at once.
+    pub leaves_per_game: u32,
+}
+
 /// Live figures, updated with relaxed atomics by the workers and the writer.
 pub struct Telemetry {
     pub game: &'static str,
@@ -150,6 +161,7 @@ pub struct Telemetry {
     handoff_ns: AtomicU64,
     paced_ns: AtomicU64,
     model: Mutex<ModelStatus>,
+    self_play: Mutex<Option<SelfPlaySearch>>,
     window: Mutex<VecDeque<(Instant, Counters)>>,
 }
 
@@ -173,6 +185,8 @@ pub struct ActorStats {
     pub model_version: Option<i64>,
     pub model_loaded_at: Option<f64>,
     pub last_rejected_model: Option<RejectedModel>,
+    /// The search self-play runs; null when this actor does not play (`--no-selfplay`).
+    pub self_play_search: Option<SelfPlaySearch>,
     pub uptime_s: f64,
 }
 
@@ -197,6 +211,7 @@ impl Telemetry {
             handoff_ns: AtomicU64::new(0),
             paced_ns: AtomicU64::new(0),
             model: Mutex::new(ModelStatus::default()),
+            self_play: Mutex::new(None),
             window: Mutex::new(window),
         }
     }
@@ -232,6 +247,11 @@ impl Telemetry {
         let mut m = self.model.lock().unwrap_or_else(|p| p.into_inner());
         m.last_rejected =
             Some(RejectedModel { path: path.display().to_string(), reason: reason.to_string(), at: unix_now() });
+    }
+
+    /// Records the search self-play runs.
+    pub fn self_play_started(&self, search: SelfPlaySearch) {
+        *self.self_play.lock().unwrap_or_else(|p| p.into_inner()) = Some(search);
     }
 
     pub fn model_version(&self) -> Option<i64> {
@@ -302,6 +322,7 @@ impl Telemetry {
             model_version: m.version,
             model_loaded_at: m.loaded_at,
             last_rejected_model: m.last_rejected,
+            self_play_search: self.self_play.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             uptime_s: self.uptime_s(),
         }
     }

@@ -17,7 +17,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::eval::players::{baseline_move, PlayerSpec};
 use crate::nn::{NnEvaluator, NnModel};
-use crate::search::{check_output, search_many, SearchConfig, SearchError};
+use crate::search::{check_output, search_many, Algorithm, SearchConfig, SearchError};
 
 /// One side of a match.
 #[derive(Clone, Debug)]
@@ -27,6 +27,8 @@ pub struct Contestant {
     pub label: String,
     /// The loaded network of a [`PlayerSpec::Model`].
     pub model: Option<Arc<NnModel>>,
+    /// The network's own search (`latest:ttts`); `None` plays the match's.
+    pub search: Option<Algorithm>,
 }
 
 /// How a match is played.
@@ -184,7 +186,15 @@ pub fn play_match<G: Game>(
                 continue;
             }
             let roots: Vec<G> = idx.iter().map(|&i| live[i].state.clone()).collect();
-            let results = search_many(&roots, &cfg.search, &mut NnEvaluator(model.clone()), &mut rng)?;
+            let own;
+            let search = match &side.search {
+                Some(algorithm) => {
+                    own = SearchConfig { algorithm: algorithm.clone(), params: cfg.search.params.clone() };
+                    &own
+                }
+                None => &cfg.search,
+            };
+            let results = search_many(&roots, search, &mut NnEvaluator(model.clone()), &mut rng)?;
             for (&i, r) in idx.iter().zip(results) {
                 let g = &mut live[i];
                 let legal = g.state.legal_actions();
@@ -248,7 +258,7 @@ mod tests {
     }
 
     fn baseline(spec: PlayerSpec) -> Contestant {
-        Contestant { label: spec.label(None), spec, model: None }
+        Contestant { label: spec.label(None), spec, model: None, search: None }
     }
 
     #[test]

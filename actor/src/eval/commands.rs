@@ -17,7 +17,7 @@ use crate::eval::evaluator::snapshot_step;
 use crate::eval::players::PlayerSpec;
 use crate::nn::{NnModel, OnnxArgs};
 use crate::profile::profile;
-use crate::search::{SearchArgs, SearchConfig, SearchParams};
+use crate::search::{Algorithm, SearchArgs, SearchConfig, SearchParams, SEARCH_NAMES};
 
 #[derive(Args, Debug)]
 pub struct ArenaArgs {
@@ -27,7 +27,7 @@ pub struct ArenaArgs {
     /// Data folder, for `latest` and `best`.
     #[arg(long, default_value = "data")]
     pub data_dir: PathBuf,
-    /// Player A: a model file, `latest` (DATA_DIR/models/latest.onnx), `best`, `random`, `mcts` (random-playout search with --sims), `mcts:R` (R simulations) or `alphabeta:D` (connect4, othello).
+    /// Player A: a model file, `latest` (DATA_DIR/models/latest.onnx), `best`, `random`, `mcts` (random-playout search with --sims), `mcts:R` (R simulations) or `alphabeta:D` (connect4, othello). A model may name its own search after a colon, with that search's default settings: `latest:ttts`, `best:gumbel`, `latest:puct+solver` (otherwise it plays --search).
     #[arg(long)]
     pub a: String,
     /// Player B, same choices as --a.
@@ -68,7 +68,7 @@ pub struct TournamentArgs {
     /// Games of each pair of players.
     #[arg(long, default_value_t = 20)]
     pub games_per_pair: u32,
-    /// Non-network players to include, comma-separated (random, mcts:R, alphabeta:D).
+    /// Players to include besides the snapshots, comma-separated: random, mcts:R, alphabeta:D, or a model with its own search such as best:gumbel.
     #[arg(long, default_value = "random")]
     pub baselines: String,
     /// Simulations per move for the networks [default: the game's play default].
@@ -178,6 +178,35 @@ fn search_config(kind: GameKind, sims: u32, args: &SearchArgs) -> Result<SearchC
     })
 }
 
+/// Splits a player's own search off its text: `latest:ttts` is `latest` searched
+/// by TTTS. Only a known search name (optionally `+solver`) after the last colon
+/// counts, so `mcts:200` and `alphabeta:4` stay whole.
+pub fn split_search(text: &str) -> (&str, Option<&str>) {
+    if let Some((player, search)) = text.trim().rsplit_once(':') {
+        let name = search.trim().to_ascii_lowercase();
+        if SEARCH_NAMES.contains(&name.strip_suffix("+solver").unwrap_or(&name)) {
+            return (player, Some(search.trim()));
+        }
+    }
+    (text, None)
+}
+
+/// Parses and loads a player (`latest`, `latest:ttts`, `mcts:200`, ...).
+fn player(text: &str, data_dir: &std::path::Path, kind: GameKind, sims: u32, onnx: &OnnxArgs) -> Result<Contestant> {
+    let (who, search) = split_search(text);
+    let spec = PlayerSpec::parse(who, data_dir, kind.name(), sims)?;
+    let mut c = contestant(spec, kind, onnx)?;
+    if let Some(name) = search {
+        if c.model.is_none() {
+            bail!("player {text:?}: only a model player chooses its search ({who:?} has its own)");
+        }
+        let algorithm = Algorithm::parse_label(name, profile(kind)).with_context(|| format!("player {text:?}"))?;
+        c.label = format!("{}/{}", c.label, algorithm.label());
+        c.search = Some(algorithm);
+    }
+    Ok(c)
+}
+
 /// Loads a player; models need ONNX Runtime, loaded on first use.
 fn contestant(spec: PlayerSpec, kind: GameKind, onnx: &OnnxArgs) -> Result<Contestant> {
     if let PlayerSpec::Model(path) = &spec {
@@ -187,9 +216,9 @@ fn contestant(spec: PlayerSpec, kind: GameKind, onnx: &OnnxArgs) -> Result<Conte
         let m = NnModel::load_with(path, kind.spec(), onnx.session())
             .with_context(|| format!("player {}", path.display()))?;
         let label = spec.label(Some(m.info.step));
-        return Ok(Contestant { spec, label, model: Some(Arc::new(m)) });
+        return Ok(Contestant { spec, label, model: Some(Arc::new(m)), search: None });
     }
-    Ok(Contestant { label: spec.label(None), spec, model: None })
+    Ok(Contestant { label: spec.label(None), spec, model: None, search: None })
 }
 
 fn fmt_elo(x: f64) -> String {
@@ -213,10 +242,8 @@ pub fn arena_cmd(a: &ArenaArgs) -> Result<()> {
         bail!("--sims must be between 1 and 1000000, got {sims}");
     }
     let search = search_config(kind, sims, &a.search)?;
-    let spec_a = PlayerSpec::parse(&a.a, &a.data_dir, kind.name(), sims)?;
-    let spec_b = PlayerSpec::parse(&a.b, &a.data_dir, kind.name(), sims)?;
-    let pa = contestant(spec_a, kind, &a.onnx)?;
-    let pb = contestant(spec_b, kind, &a.onnx)?;
+    let pa = player(&a.a, &a.data_dir, kind, sims, &a.onnx)?;
+    let pb = player(&a.b, &a.data_dir, kind, sims, &a.onnx)?;
     let sample_plies = a.random_plies.unwrap_or(if a.openings > 0 { 0 } else { d.selfplay.temperature_moves });
     let cfg = MatchConfig {
         games: a.games,
@@ -231,7 +258,7 @@ pub fn arena_cmd(a: &ArenaArgs) -> Result<()> {
         pa.label,
         pb.label,
         a.games,
-        cfg.search.algorithm.name(),
+        cfg.search.algorithm.label(),
         a.openings
     );
     let t = Instant::now();
@@ -269,7 +296,7 @@ fn tournament<G: Game>(kind: GameKind, a: &TournamentArgs) -> Result<()> {
     snaps.sort();
     let mut players: Vec<Contestant> = Vec::new();
     for t in a.baselines.split(',').map(str::trim).filter(|t| !t.is_empty()) {
-        players.push(contestant(PlayerSpec::parse(t, &a.models, kind.name(), sims)?, kind, &a.onnx)?);
+        players.push(player(t, &a.models, kind, sims, &a.onnx)?);
     }
     for (_, p) in &snaps {
         players.push(contestant(PlayerSpec::Model(p.clone()), kind, &a.onnx)?);
@@ -353,4 +380,33 @@ fn tournament<G: Game>(kind: GameKind, a: &TournamentArgs) -> Result<()> {
     }
     println!("{} games in {:.1} s", results.iter().map(|r| r.games).sum::<f64>(), t.elapsed().as_secs_f64());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_player_names_its_search_after_a_colon() {
+        assert_eq!(split_search("latest:ttts"), ("latest", Some("ttts")));
+        assert_eq!(split_search("best:puct+solver"), ("best", Some("puct+solver")));
+        assert_eq!(split_search("runs/a:b/model.onnx:Gumbel"), ("runs/a:b/model.onnx", Some("Gumbel")));
+        // Baselines keep their own colon.
+        assert_eq!(split_search("mcts:200"), ("mcts:200", None));
+        assert_eq!(split_search("alphabeta:4"), ("alphabeta:4", None));
+        assert_eq!(split_search("latest"), ("latest", None));
+    }
+
+    #[test]
+    fn only_a_model_chooses_its_search() {
+        let dir = tempfile::tempdir().unwrap();
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            onnx: OnnxArgs,
+        }
+        let onnx = <Cli as clap::Parser>::try_parse_from(["x"]).unwrap().onnx;
+        let e = player("random:puct", dir.path(), GameKind::TicTacToe, 8, &onnx).unwrap_err().to_string();
+        assert!(e.contains("only a model player"), "{e}");
+    }
 }

@@ -232,6 +232,7 @@ impl Evaluator<'_> {
                 spec: PlayerSpec::Model(PathBuf::from(what)),
                 label: model_label(version),
                 model: Some(Arc::new(model)),
+                search: None,
             },
         })
     }
@@ -375,7 +376,7 @@ impl Evaluator<'_> {
         }
         // 2. The baseline ladder.
         for spec in self.cfg.baselines.clone() {
-            let b = Contestant { label: spec.label(None), spec, model: None };
+            let b = Contestant { label: spec.label(None), spec, model: None, search: None };
             if self.play::<G>(&cand.contestant, &b, self.cfg.games)?.is_none() {
                 return Ok(());
             }

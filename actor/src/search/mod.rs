@@ -151,6 +151,19 @@ macro_rules! searches {
                 }
             }
 
+            /// The algorithm called `name` with its flags' defaults (for a search asked
+            /// for by name, as the move API and arena players do).
+            pub fn named(name: &str, profile: &GameProfile) -> Result<Algorithm, ConfigError> {
+                #[derive(clap::Parser)]
+                struct Defaults {
+                    #[command(flatten)]
+                    algorithms: AlgorithmArgs,
+                }
+                let d = <Defaults as clap::Parser>::try_parse_from(["defaults"])
+                    .expect("every search flag has a default");
+                Algorithm::from_args(name, &d.algorithms, profile)
+            }
+
             /// Its name, as `--search` takes it.
             pub fn name(&self) -> &'static str {
                 match self {
@@ -172,6 +185,35 @@ macro_rules! searches {
 // a type implementing `SearchAlgorithm`) and one line here.
 searches! {
     "puct" => Puct(puct::Puct),
+}
+
+impl Algorithm {
+    /// The same algorithm with the MCTS-solver switched on or off; only PUCT has it.
+    pub fn with_solver(self, on: bool) -> Result<Algorithm, ConfigError> {
+        match self {
+            Algorithm::Puct(p) => Ok(Algorithm::Puct(puct::PuctParams { solver: on, ..p })),
+            other if !on => Ok(other),
+            other => Err(ConfigError::SolverNeedsPuct(other.name())),
+        }
+    }
+
+    /// Its name, with `+solver` when PUCT proves results (how reports name it).
+    pub fn label(&self) -> String {
+        match self {
+            Algorithm::Puct(p) if p.solver => "puct+solver".to_string(),
+            other => other.name().to_string(),
+        }
+    }
+
+    /// Parses `puct`, `ttts`, `gumbel` or `puct+solver` (the name with its flags'
+    /// defaults; `+solver` switches PUCT's solver on).
+    pub fn parse_label(text: &str, profile: &GameProfile) -> Result<Algorithm, ConfigError> {
+        let t = text.trim().to_ascii_lowercase();
+        match t.strip_suffix("+solver") {
+            Some(name) => Algorithm::named(name, profile)?.with_solver(true),
+            None => Algorithm::named(&t, profile),
+        }
+    }
 }
 
 /// Everything needed to start searches: the algorithm and the common parameters.

@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use super::{ApiResult, AppError, AppState, ErrorBody, ServerConfig, SEARCH_QUEUE_WAIT};
 use crate::nn::{ModelFile, NnEvaluator, NnModel};
 use crate::profile::profile;
-use crate::search::{run_search, Evaluator, RolloutEvaluator, SearchConfig, SearchParams};
+use crate::search::{run_search, Algorithm, Evaluator, RolloutEvaluator, SearchConfig, SearchParams, SEARCH_NAMES};
 
 /// A game's registry name (docs/CONTRACTS.md §1).
 pub(super) fn game_name_schema() -> Object {
@@ -121,13 +121,31 @@ pub struct MoveRequest {
     /// `--max-simulations`.
     #[schema(minimum = 1)]
     simulations: Option<i64>,
+    /// The search algorithm (`puct`, `ttts`, `gumbel`, with that search's default
+    /// settings); absent or null: the server's `--search` with its flags.
+    #[schema(schema_with = search_name_schema)]
+    search: Option<String>,
+    /// PUCT's MCTS-solver on or off; absent or null: as the server's `--solver`
+    /// (for PUCT). Only PUCT has it.
+    solver: Option<bool>,
+}
+
+/// A search algorithm's name, as `--search` takes it.
+fn search_name_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(SEARCH_NAMES.iter().copied().map(Some).chain([None])))
+        .description(Some("the search algorithm; absent or null: the server's --search"))
+        .build()
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct MoveResponse {
-    /// The most visited move.
+    /// The move the search chose: the most visited one (PUCT, TTTS) or the winner
+    /// of sequential halving (Gumbel).
     pub action: u16,
-    /// Visit shares of every action (0 for illegal ones).
+    /// The search's move distribution over every action (0 for illegal ones): visit
+    /// shares, or Gumbel's improved policy.
     pub policy: Vec<f32>,
     /// The search's value for the side to move before the action.
     pub value: f32,
@@ -136,6 +154,8 @@ pub struct MoveResponse {
     /// Which model file searched (`best` or `latest`); null when no model was used
     /// (random playouts).
     pub model_source: Option<ModelFile>,
+    /// The search that chose the move (`puct`, `puct+solver`, `ttts`, `gumbel`).
+    pub search: String,
 }
 
 fn parse_game(name: &str) -> Result<GameKind, AppError> {
@@ -193,6 +213,7 @@ pub(super) async fn post_move(
         return Err(AppError::bad_request(format!("simulations must be between 1 and {max}, got {sims}")));
     }
     check_length(kind, &req.moves)?;
+    let algorithm = request_algorithm(&st.config.algorithm, kind, req.search.as_deref(), req.solver)?;
     // Check the moves before waiting for a search slot.
     let ctx = EngineContext::from_kind(kind);
     if let Some(o) = ctx.outcome(&replay_by_name(&ctx, &req.moves)?) {
@@ -219,24 +240,45 @@ pub(super) async fn post_move(
         } else {
             None
         };
-        with_game!(kind, G => search_move::<G>(&st2.config, &req.moves, sims as u32, model))
+        with_game!(kind, G => search_move::<G>(&st2.config, algorithm, &req.moves, sims as u32, model))
     })
     .await
     .map_err(|e| AppError::internal(format!("search task failed: {e}")))??;
     Ok(Json(res))
 }
 
+/// The search a move request asks for: the server's own (`--search` and its flags)
+/// unless it names another, which then runs with its flags' defaults; `solver`
+/// switches PUCT's MCTS-solver.
+fn request_algorithm(
+    server: &Algorithm,
+    kind: GameKind,
+    search: Option<&str>,
+    solver: Option<bool>,
+) -> Result<Algorithm, AppError> {
+    let bad = |e: crate::flags::ConfigError| AppError::bad_request(e.to_string());
+    let algorithm = match search.map(|s| s.trim().to_ascii_lowercase()) {
+        Some(name) if name != server.name() => Algorithm::named(&name, profile(kind)).map_err(bad)?,
+        _ => server.clone(),
+    };
+    match solver {
+        Some(on) => algorithm.with_solver(on).map_err(bad),
+        None => Ok(algorithm),
+    }
+}
+
 /// Searches the position after `moves` with the model if there is one, else with
-/// random playouts, and returns the most visited move.
+/// random playouts, and returns the move the search chose.
 fn search_move<G: Game>(
     cfg: &ServerConfig,
+    algorithm: Algorithm,
     moves: &[i64],
     simulations: u32,
     model: Option<Arc<NnModel>>,
 ) -> Result<MoveResponse, AppError> {
     let g: G = replay_moves(moves)?;
     let mut search = SearchConfig {
-        algorithm: cfg.algorithm.clone(),
+        algorithm,
         params: SearchParams { simulations, leaves_per_game: 8, root_noise: false },
     };
     let mut rng = StdRng::from_os_rng();
@@ -256,7 +298,14 @@ fn search_move<G: Game>(
     let r = result.map_err(|e| AppError::internal(format!("search failed: {e}")))?;
     let action = r.choose(&g.legal_actions(), 0.0, &mut rng);
     let model_source = version.map(|_| cfg.model_file);
-    Ok(MoveResponse { action, policy: r.policy, value: r.root_value, model_version: version, model_source })
+    Ok(MoveResponse {
+        action,
+        policy: r.policy,
+        value: r.root_value,
+        model_version: version,
+        model_source,
+        search: search.algorithm.label(),
+    })
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -390,6 +439,40 @@ mod tests {
         let (s, v) = call(&st, "POST", "/api/move", Some(r#"{"game":"tictactoe","moves":[4],"simulations":1}"#)).await;
         assert_eq!(s, StatusCode::OK);
         assert_ne!(v["action"], 4);
+    }
+
+    #[tokio::test]
+    async fn a_move_request_chooses_its_search() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = state(dir.path());
+        // Every search finds the win, says which search it was, and keeps the move
+        // distribution a distribution.
+        for name in crate::search::SEARCH_NAMES {
+            let body = format!(r#"{{"game":"tictactoe","moves":[0,3,1,4],"simulations":200,"search":"{name}"}}"#);
+            let (s, v) = call(&st, "POST", "/api/move", Some(&body)).await;
+            assert_eq!(s, StatusCode::OK, "{name}: {v}");
+            assert_eq!(v["search"], *name, "{v}");
+            assert_eq!(v["action"], 2, "{name} finds the win: {v}");
+            let p: f64 = v["policy"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).sum();
+            assert!((p - 1.0).abs() < 1e-4, "{name}: {v}");
+        }
+        // Absent: the server's own search; the solver switch on PUCT.
+        let (_, v) = call(&st, "POST", "/api/move", Some(r#"{"game":"tictactoe","moves":[4],"simulations":8}"#)).await;
+        assert_eq!(v["search"], "puct", "{v}");
+        let body = r#"{"game":"tictactoe","moves":[0,3,1,4],"simulations":400,"solver":true}"#;
+        let (s, v) = call(&st, "POST", "/api/move", Some(body)).await;
+        assert_eq!((s, v["search"].clone(), v["action"].clone()), (StatusCode::OK, json!("puct+solver"), json!(2)), "{v}");
+        assert_eq!(v["value"], 1.0, "a proven win is worth 1: {v}");
+        let cases: &[(&str, &str)] = &[
+            (r#"{"game":"tictactoe","moves":[],"search":"alphago"}"#, "unknown search"),
+            (r#"{"game":"tictactoe","moves":[],"search":"gumbel","solver":true}"#, "the solver is a switch of the puct search"),
+            (r#"{"game":"tictactoe","moves":[],"search":7}"#, "search"),
+        ];
+        for (body, needle) in cases {
+            let (s, v) = call(&st, "POST", "/api/move", Some(body)).await;
+            assert!(s == StatusCode::BAD_REQUEST || s == StatusCode::UNPROCESSABLE_ENTITY, "{body}: {s} {v}");
+            assert!(v["error"].as_str().unwrap().contains(needle), "{body}: {v}");
+        }
     }
 
     #[tokio::test]

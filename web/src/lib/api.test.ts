@@ -24,6 +24,14 @@ describe('send', () => {
     expect(JSON.parse(calls[0].init.body as string)).toEqual({ game: 'tictactoe', moves: [0], simulations: 50 });
   });
 
+  it('sends the search when one is chosen', async () => {
+    const calls: Call[] = [];
+    setFetch(fakeFetch(200, '{"action": 4, "search": "gumbel"}', calls));
+    const r = await postMove('tictactoe', [0], undefined, undefined, 'gumbel');
+    expect(JSON.parse(calls[0].init.body as string)).toEqual({ game: 'tictactoe', moves: [0], search: 'gumbel' });
+    expect(r.search).toBe('gumbel');
+  });
+
   it('leaves simulations out when not given', async () => {
     const calls: Call[] = [];
     setFetch(fakeFetch(200, '{"action": 4}', calls));

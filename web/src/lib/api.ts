@@ -39,7 +39,13 @@ export interface MoveReply {
   model_version: number | null;
   /** The file the search used, null when it used no model; absent from older actors. */
   model_source?: ModelSource | null;
+  /** The search that chose the move (`puct`, `puct+solver`, `ttts`, `gumbel`); absent from older actors. */
+  search?: string;
 }
+
+/** The searches the move API offers; `undefined` leaves the choice to the server's `--search`. */
+export const SEARCHES = ['puct', 'ttts', 'gumbel'] as const;
+export type SearchName = (typeof SEARCHES)[number];
 
 export interface StateReply {
   cells: number[];
@@ -105,6 +111,14 @@ export interface ActorStats {
   /** Extras the actor reports beyond the contract's minimum. */
   mean_batch_size?: number;
   inference_share?: number;
+  /** The search self-play runs; null without self-play, absent from older actors. */
+  self_play_search?: SelfPlaySearch | null;
+}
+
+export interface SelfPlaySearch {
+  search: string;
+  simulations: number;
+  leaves_per_game: number;
 }
 
 /** Which model self-play plays (§8): `continuous` plays latest.onnx, gated plays best.onnx. */
@@ -338,11 +352,23 @@ export const getHealth = () => send<Health>('/api/health', { timeoutMs: 5_000 })
 
 export const getGames = () => send<{ games: GameInfo[] }>('/api/games').then((r) => r.games);
 
-/** Asks the bot for a move. Slow on purpose for large `simulations`. */
-export const postMove = (game: string, moves: number[], simulations?: number, signal?: AbortSignal) =>
+/** Asks the bot for a move. Slow on purpose for large `simulations`. Unset options are
+ * left out of the request, so the server's defaults apply. */
+export const postMove = (
+  game: string,
+  moves: number[],
+  simulations?: number,
+  signal?: AbortSignal,
+  search?: SearchName,
+) =>
   send<MoveReply>('/api/move', {
     method: 'POST',
-    body: simulations === undefined ? { game, moves } : { game, moves, simulations },
+    body: {
+      game,
+      moves,
+      ...(simulations === undefined ? {} : { simulations }),
+      ...(search === undefined ? {} : { search }),
+    },
     timeoutMs: 180_000,
     signal,
   });
