@@ -255,7 +255,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     );
     drop(probe);
     println!(
-        "settings: {} worker thread(s) × {} intra-op thread(s) on {device}, {} games in flight × {} leaves = batch {batch}, {} simulations/move, cap {} positions/s; {cores} cores, load average {}",
+        "settings: {} search, {} worker thread(s) × {} intra-op thread(s) on {device}, {} games in flight × {} leaves = batch {batch}, {} simulations/move, cap {} positions/s; {cores} cores, load average {}",
+        sp.search.algorithm.label(),
         cfg.threads,
         sp.intra_threads,
         sp.games_in_flight,
