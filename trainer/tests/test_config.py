@@ -40,7 +40,7 @@ def test_bad_keys_and_values_are_named(tmp_path):
         parse_set_args(["batch_size=lots"])
     with pytest.raises(ConfigError, match="learning_rate must be in"):
         build_config("tictactoe", {"learning_rate": 3.0})
-    with pytest.raises(ConfigError, match="unknown model size 'b99'"):
+    with pytest.raises(ConfigError, match="unknown model 'b99'"):
         build_config("tictactoe", {"model": "b99"})
     with pytest.raises(ConfigError, match="min_positions"):
         build_config("tictactoe", {"min_positions": 10**9})

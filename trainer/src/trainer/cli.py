@@ -8,6 +8,8 @@ import sys
 
 from .config import ConfigError, known_games, load_toml, parse_set_args
 
+TRANSFORMER = "transformer"  # model.TRANSFORMER, without importing torch for --help
+
 
 def games_help() -> str:
     """The known games for --help; the games folder is read here, not at import, and a
@@ -44,7 +46,18 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--control-host", help="control API bind address (default 127.0.0.1)")
     t.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default auto")
     t.add_argument("--threads", type=int, help="torch intra-op threads (default 1)")
-    t.add_argument("--model", help="model size, e.g. b2c32, b6c64, t2 (default per game)")
+    t.add_argument(
+        "--model",
+        help="the network: transformer (with --n-layer), or a ResNet preset bXcY (X blocks of Y channels: "
+        "b2c32, b4c32, b4c64, b6c64, b10c128), or an earlier transformer preset t2, t4, t6 (default per game)",
+    )
+    t.add_argument(
+        "--n-layer",
+        type=int,
+        metavar="L",
+        help="with --model transformer: layers, 1 to 16 (the one size slider: width 64*L, 4 heads; "
+        "L up to 4 suits a CPU)",
+    )
     t.add_argument("--max-steps", type=int, help="stop after this many steps (default: run until stopped)")
     r = sub.add_parser(
         "report",
@@ -73,6 +86,26 @@ def setup_logging():
     return console
 
 
+def train_overrides(args: argparse.Namespace) -> dict:
+    """The settings `trainer train` was given: --config, then --set, then the flags."""
+    overrides = load_toml(args.config) if args.config else {}
+    overrides.update(parse_set_args(args.set))
+    flags = {
+        "control_port": args.control_port,
+        "control_host": args.control_host,
+        "device": args.device,
+        "threads": args.threads,
+        "model": args.model,
+        "n_layer": args.n_layer,
+        "max_steps": args.max_steps,
+    }
+    overrides.update({k: v for k, v in flags.items() if v is not None})
+    if args.model is not None and args.model != TRANSFORMER and "n_layer" not in overrides:
+        # --model names the whole architecture: a preset drops an n_layer the profile set.
+        overrides["n_layer"] = 0
+    return overrides
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = setup_logging()
@@ -92,17 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     from .train import Trainer
 
     try:
-        overrides = load_toml(args.config) if args.config else {}
-        overrides.update(parse_set_args(args.set))
-        flags = {
-            "control_port": args.control_port,
-            "control_host": args.control_host,
-            "device": args.device,
-            "threads": args.threads,
-            "model": args.model,
-            "max_steps": args.max_steps,
-        }
-        overrides.update({k: v for k, v in flags.items() if v is not None})
+        overrides = train_overrides(args)
         if "game" in overrides and overrides["game"] != args.game:
             raise ConfigError(f"the config says game={overrides['game']!r} but --game is {args.game!r}")
         if "data_dir" in overrides and overrides["data_dir"] != args.data_dir:

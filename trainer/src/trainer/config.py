@@ -30,7 +30,8 @@ class TrainConfig:
     max_steps: int = 0  # stop after this many steps (0 = train until stopped)
 
     # --- model ---
-    model: str = "b2c32"  # a key of model.MODEL_SIZES: resnet "bXcY" or transformer "tN"
+    model: str = "b2c32"  # "transformer" (with n_layer), or a preset of model.MODEL_SIZES: resnet "bXcY", earlier "tN"
+    n_layer: int = 0  # model=transformer: layers, 1 to 16; width 64·n_layer, 4 heads (NanoZero). 0 for the presets
 
     # --- optimisation ---
     batch_size: int = 256  # positions per step (live)
@@ -89,7 +90,7 @@ LIVE_SETTINGS: dict[str, tuple[type, float, float]] = {
 INVOCATION_KEYS = ("data_dir", "device", "threads", "max_steps", "control_host", "control_port")
 
 # Keys that fix the shape of a run: a checkpoint written under other values cannot resume.
-RUN_IDENTITY_KEYS = ("game", "model")
+RUN_IDENTITY_KEYS = ("game", "model", "n_layer")
 
 
 class ConfigError(ValueError):
@@ -224,10 +225,12 @@ def game_defaults(game: str) -> dict[str, Any]:
 
 
 def validate(cfg: TrainConfig) -> TrainConfig:
-    from .model import MODEL_SIZES  # local import: model pulls in torch
+    from .model import resolve  # local import: model pulls in torch
 
-    if cfg.model not in MODEL_SIZES:
-        raise ConfigError(f"unknown model size {cfg.model!r}; known sizes: {', '.join(MODEL_SIZES)}")
+    try:
+        resolve(cfg.model, cfg.n_layer)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
     if cfg.onnx_exporter not in ("legacy", "dynamo"):
         raise ConfigError(f"onnx_exporter must be legacy or dynamo, got {cfg.onnx_exporter!r}")
     if cfg.device not in ("auto", "cpu", "cuda"):

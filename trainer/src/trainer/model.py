@@ -1,10 +1,21 @@
 """Policy/value networks. Input (N, C, H, W) float32; outputs policy logits (N, A) and
 value tanh (N, 1), as docs/CONTRACTS.md §3 asks of the exported model.
 
-Two families, picked by name from MODEL_SIZES:
-- resnet "bXcY": X residual blocks of Y channels (AlphaZero's tower, scaled down);
-- transformer "tN": N layers over the board cells; width and heads follow from depth
-  (the single dial, as nanochat's --depth).
+Two families:
+- resnet "bXcY" (a key of MODEL_SIZES): X residual blocks of Y channels (AlphaZero's
+  tower, scaled down);
+- transformer: `model = "transformer"` with `n_layer = L` (1 to 16), the one complexity
+  slider of the NanoZero spec (caldred/nanozero, FULL_SPEC.md, ModelConfig): width
+  n_embd = 64·L and n_head = 4 at every depth, so the head size (16·L) grows with depth
+  as the width does. This is the spec's rule, not the 32·depth, heads = depth rule of
+  the earlier "tN" presets. L = 1 to 4 (64 to 256 wide, 0.06M to 3.2M parameters) trains
+  on a CPU; L = 8 is 25M parameters and L = 16 about 200M, which want a GPU.
+  `cartridge.arch` is "transformer-l<L>".
+
+The earlier transformer presets "t2", "t4", "t6" stay in MODEL_SIZES with the shapes
+they had (width 32·depth, heads = depth), so their runs and checkpoints resume; their
+`cartridge.arch` stays "transformer-t<N>". They are not the same networks as
+`transformer` with the same n_layer: half as wide (and t2, t6 have 2 and 6 heads).
 """
 
 from __future__ import annotations
@@ -22,24 +33,68 @@ class ModelConfig:
     kind: str  # "resnet" | "transformer"
     blocks: int = 0  # resnet: residual blocks
     channels: int = 0  # resnet: channels per conv
-    depth: int = 0  # transformer: layers; width = 32 * depth, heads = depth
+    depth: int = 0  # transformer: layers
+    width: int = 0  # transformer: token width (embedding size)
+    heads: int = 0  # transformer: attention heads
 
 
+# The transformer slider: `model = TRANSFORMER` with n_layer in N_LAYER_RANGE.
+TRANSFORMER = "transformer"
+N_LAYER_RANGE = (1, 16)
+SPEC_HEADS = 4  # NanoZero's n_head, the same at every depth
+
+
+def transformer_config(n_layer: int) -> ModelConfig:
+    """NanoZero's rule: n_embd = max(64, 64·n_layer), n_head = 4."""
+    return ModelConfig(TRANSFORMER, depth=n_layer, width=max(64, 64 * n_layer), heads=SPEC_HEADS)
+
+
+# Fixed presets, by name.
 MODEL_SIZES: dict[str, ModelConfig] = {
     "b2c32": ModelConfig("resnet", blocks=2, channels=32),  # TicTacToe default: trains in seconds on CPU
     "b4c32": ModelConfig("resnet", blocks=4, channels=32),  # Connect4 default: ~5x the self-play speed of b4c64 on CPU
     "b4c64": ModelConfig("resnet", blocks=4, channels=64),
     "b6c64": ModelConfig("resnet", blocks=6, channels=64),  # Othello default
     "b10c128": ModelConfig("resnet", blocks=10, channels=128),  # wants a GPU
-    "t2": ModelConfig("transformer", depth=2),
-    "t4": ModelConfig("transformer", depth=4),
-    "t6": ModelConfig("transformer", depth=6),
+    # Earlier transformer presets (width 32·depth, heads = depth), kept so their runs resume.
+    "t2": ModelConfig(TRANSFORMER, depth=2, width=64, heads=2),
+    "t4": ModelConfig(TRANSFORMER, depth=4, width=128, heads=4),
+    "t6": ModelConfig(TRANSFORMER, depth=6, width=192, heads=6),
 }
 
 
-def arch_name(size: str) -> str:
-    """The `cartridge.arch` metadata value, e.g. "resnet-b2c32", "transformer-t2"."""
-    return f"{MODEL_SIZES[size].kind}-{size}"
+def model_names() -> str:
+    """The accepted `model` values, for messages and --help."""
+    lo, hi = N_LAYER_RANGE
+    return f"{TRANSFORMER} (with n_layer {lo} to {hi}), " + ", ".join(MODEL_SIZES)
+
+
+def resolve(size: str, n_layer: int = 0) -> ModelConfig:
+    """The architecture `model = size` with `n_layer` names; ValueError, with a message
+    that says what to change, when the pair names none."""
+    lo, hi = N_LAYER_RANGE
+    if size == TRANSFORMER:
+        if not lo <= n_layer <= hi:
+            raise ValueError(
+                f"model={TRANSFORMER} needs n_layer in [{lo}, {hi}] (--n-layer L, or n_layer in the "
+                f"config), got n_layer={n_layer}"
+            )
+        return transformer_config(n_layer)
+    if size not in MODEL_SIZES:
+        raise ValueError(f"unknown model {size!r}; known models: {model_names()}")
+    if n_layer != 0:
+        raise ValueError(
+            f"n_layer={n_layer} applies to model={TRANSFORMER} only; model={size!r} is a fixed preset: "
+            f"drop n_layer (or set it to 0), or use --model {TRANSFORMER} --n-layer {n_layer}"
+        )
+    return MODEL_SIZES[size]
+
+
+def arch_name(size: str, n_layer: int = 0) -> str:
+    """The `cartridge.arch` metadata value: "resnet-b2c32", "transformer-l4" (the slider
+    at n_layer 4), "transformer-t2" (an earlier preset)."""
+    mc = resolve(size, n_layer)
+    return f"{TRANSFORMER}-l{n_layer}" if size == TRANSFORMER else f"{mc.kind}-{size}"
 
 
 class ResBlock(nn.Module):
@@ -108,10 +163,11 @@ class BoardTransformer(nn.Module):
     cell. Policy from the flattened cell tokens (so it works for any action layout:
     Connect4 columns, Othello's pass), value from their mean."""
 
-    def __init__(self, obs_shape: tuple[int, int, int], num_actions: int, depth: int):
+    def __init__(self, obs_shape: tuple[int, int, int], num_actions: int, depth: int, dim: int, heads: int):
         super().__init__()
+        if dim % heads:
+            raise ValueError(f"width {dim} is not a multiple of heads {heads}")
         C, H, W = obs_shape
-        dim, heads = 32 * depth, depth
         self.embed = nn.Linear(C, dim)
         self.pos = nn.Parameter(torch.zeros(1, H * W, dim))
         nn.init.normal_(self.pos, std=0.02)
@@ -131,20 +187,20 @@ class BoardTransformer(nn.Module):
         return policy, value
 
 
-def build_model(size: str, obs_shape: tuple[int, int, int], num_actions: int) -> nn.Module:
-    if size not in MODEL_SIZES:
-        raise ValueError(f"unknown model size {size!r}; known sizes: {', '.join(MODEL_SIZES)}")
-    mc = MODEL_SIZES[size]
+def build_model(size: str, obs_shape: tuple[int, int, int], num_actions: int, n_layer: int = 0) -> nn.Module:
+    mc = resolve(size, n_layer)
     if mc.kind == "resnet":
         return ResNet(obs_shape, num_actions, mc.blocks, mc.channels)
-    return BoardTransformer(obs_shape, num_actions, mc.depth)
+    return BoardTransformer(obs_shape, num_actions, mc.depth, mc.width, mc.heads)
 
 
-def model_config_dict(size: str, obs_shape, num_actions: int) -> dict:
+def model_config_dict(size: str, obs_shape, num_actions: int, n_layer: int = 0) -> dict:
+    """What a checkpoint records of its network (with the config's `model` and `n_layer`)."""
     return {
         "size": size,
-        "arch": arch_name(size),
-        **asdict(MODEL_SIZES[size]),
+        "n_layer": n_layer,
+        "arch": arch_name(size, n_layer),
+        **asdict(resolve(size, n_layer)),
         "obs_shape": list(obs_shape),
         "num_actions": num_actions,
     }

@@ -48,7 +48,7 @@ def resolve_config(game: str, data_dir: str, overrides: dict[str, Any]) -> tuple
 
     A fresh run: defaults < the game profile's [trainer] table < overrides. A resumed run: the
     checkpoint's config (live changes included) < overrides, so a restart keeps its
-    settings unless told otherwise; the game and model size cannot change."""
+    settings unless told otherwise; the game and the architecture (model, n_layer) cannot change."""
     ckpt = load_latest(Path(data_dir) / "checkpoints")
     overrides = {**overrides, "data_dir": data_dir}
     if ckpt is None:
@@ -59,13 +59,25 @@ def resolve_config(game: str, data_dir: str, overrides: dict[str, Any]) -> tuple
         raise CheckpointError(
             f"{path} belongs to a {saved.get('game')!r} run but --game is {game!r}; a data folder belongs to one game"
         )
+    defaults = TrainConfig()
     for key in RUN_IDENTITY_KEYS:
-        if key in overrides and overrides[key] != saved.get(key):
+        # A checkpoint from before a key existed ran with its default (n_layer 0: a preset).
+        was = saved.get(key, getattr(defaults, key))
+        if key in overrides and overrides[key] != was:
             raise CheckpointError(
-                f"{path} was trained with {key}={saved.get(key)!r} but {key}={overrides[key]!r} was "
-                f"asked for; use a new --data-dir for a new {key}, or drop the override to resume"
+                f"{path} was trained with {key}={was!r} ({saved_arch(saved)}) but {key}={overrides[key]!r} "
+                f"was asked for; a run keeps its architecture: use a new --data-dir for a new {key}, or "
+                f"drop the override to resume"
             )
     return build_config(game, overrides, base=saved), ckpt
+
+
+def saved_arch(saved: dict[str, Any]) -> str:
+    """The architecture a checkpoint's config names, for messages."""
+    try:
+        return arch_name(saved.get("model", TrainConfig.model), saved.get("n_layer", 0))
+    except (ValueError, TypeError):
+        return f"model={saved.get('model')!r}, n_layer={saved.get('n_layer')!r}"
 
 
 class Trainer:
@@ -167,25 +179,26 @@ class Trainer:
             spec.num_actions,
             len(spec.sym_cells),
         )
-        self.arch = arch_name(cfg.model)
-        self.model_config = model_config_dict(cfg.model, spec.obs_shape, spec.num_actions)
+        self.arch = arch_name(cfg.model, cfg.n_layer)
+        self.model_config = model_config_dict(cfg.model, spec.obs_shape, spec.num_actions, cfg.n_layer)
         torch.manual_seed(cfg.seed)
         random.seed(cfg.seed)
-        self.model = build_model(cfg.model, spec.obs_shape, spec.num_actions).to(self.device)
+        self.model = build_model(cfg.model, spec.obs_shape, spec.num_actions, cfg.n_layer).to(self.device)
         self.optimizer = make_optimizer(self.model, cfg)
         log.info("model %s: %s parameters", self.arch, f"{count_params(self.model):,}")
         if self._resume is not None:
             payload, path = self._resume
             saved_mc = payload["model_config"]
-            if (
-                saved_mc.get("obs_shape") != list(spec.obs_shape)
-                or saved_mc.get("num_actions") != spec.num_actions
-                or saved_mc.get("size") != cfg.model
-            ):
+            if saved_mc.get("obs_shape") != list(spec.obs_shape) or saved_mc.get("num_actions") != spec.num_actions:
                 raise CheckpointError(
                     f"{path} is stale: it was trained for {saved_mc} but replay.db has obs "
                     f"{list(spec.obs_shape)} and {spec.num_actions} actions. Move the checkpoints "
                     f"folder away to start afresh."
+                )
+            if (saved_mc.get("size"), saved_mc.get("n_layer", 0)) != (cfg.model, cfg.n_layer):
+                raise CheckpointError(
+                    f"{path} holds a {saved_mc.get('arch', saved_mc.get('size'))!r} network but the config asks "
+                    f"for {self.arch!r}; a run keeps its architecture: use a new --data-dir for another one"
                 )
             self.model.load_state_dict(payload["model"])
             self.optimizer.load_state_dict(payload["optimizer"])
