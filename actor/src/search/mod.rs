@@ -185,6 +185,7 @@ macro_rules! searches {
 // a type implementing `SearchAlgorithm`) and one line here.
 searches! {
     "puct" => Puct(puct::Puct),
+    "ttts" => Ttts(ttts::Ttts),
 }
 
 impl Algorithm {

@@ -122,7 +122,8 @@ pub struct Node {
 }
 
 impl Node {
-    fn new(action: Action, mover: Player, prior: f32) -> Node {
+    /// A fresh, unvisited node (other searches build their roots and test trees with it).
+    pub fn new(action: Action, mover: Player, prior: f32) -> Node {
         Node {
             action,
             mover,
@@ -144,7 +145,8 @@ impl Node {
         (n > 0).then(|| (self.value_sum - self.virtual_loss as f32) / n as f32)
     }
 
-    fn children(&self) -> std::ops::Range<usize> {
+    /// Its children's indices in the arena.
+    pub fn children(&self) -> std::ops::Range<usize> {
         self.first_child as usize..(self.first_child + self.num_children) as usize
     }
 }
