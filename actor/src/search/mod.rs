@@ -172,6 +172,7 @@ macro_rules! searches {
 // a type implementing `SearchAlgorithm`) and one line here.
 searches! {
     "puct" => Puct(puct::Puct),
+    "gumbel" => Gumbel(gumbel::Gumbel),
 }
 
 /// Everything needed to start searches: the algorithm and the common parameters.
