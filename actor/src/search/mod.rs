@@ -186,6 +186,7 @@ macro_rules! searches {
 searches! {
     "puct" => Puct(puct::Puct),
     "ttts" => Ttts(ttts::Ttts),
+    "gumbel" => Gumbel(gumbel::Gumbel),
 }
 
 impl Algorithm {
