@@ -325,7 +325,6 @@ mod tests {
     }
 
     fn puct(c: &SearchConfig) -> &crate::search::puct::PuctParams {
-        #[allow(unreachable_patterns)] // one arm per algorithm; only PUCT is asked for here
         match &c.algorithm {
             crate::search::Algorithm::Puct(p) => p,
             other => panic!("not PUCT: {other:?}"),

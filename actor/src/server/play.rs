@@ -277,10 +277,8 @@ fn search_move<G: Game>(
     model: Option<Arc<NnModel>>,
 ) -> Result<MoveResponse, AppError> {
     let g: G = replay_moves(moves)?;
-    let mut search = SearchConfig {
-        algorithm,
-        params: SearchParams { simulations, leaves_per_game: 8, root_noise: false },
-    };
+    let mut search =
+        SearchConfig { algorithm, params: SearchParams { simulations, leaves_per_game: 8, root_noise: false } };
     let mut rng = StdRng::from_os_rng();
     let (result, version) = match model {
         Some(m) => {
@@ -461,11 +459,18 @@ mod tests {
         assert_eq!(v["search"], "puct", "{v}");
         let body = r#"{"game":"tictactoe","moves":[0,3,1,4],"simulations":400,"solver":true}"#;
         let (s, v) = call(&st, "POST", "/api/move", Some(body)).await;
-        assert_eq!((s, v["search"].clone(), v["action"].clone()), (StatusCode::OK, json!("puct+solver"), json!(2)), "{v}");
+        assert_eq!(
+            (s, v["search"].clone(), v["action"].clone()),
+            (StatusCode::OK, json!("puct+solver"), json!(2)),
+            "{v}"
+        );
         assert_eq!(v["value"], 1.0, "a proven win is worth 1: {v}");
         let cases: &[(&str, &str)] = &[
             (r#"{"game":"tictactoe","moves":[],"search":"alphago"}"#, "unknown search"),
-            (r#"{"game":"tictactoe","moves":[],"search":"gumbel","solver":true}"#, "the solver is a switch of the puct search"),
+            (
+                r#"{"game":"tictactoe","moves":[],"search":"gumbel","solver":true}"#,
+                "the solver is a switch of the puct search",
+            ),
             (r#"{"game":"tictactoe","moves":[],"search":7}"#, "search"),
         ];
         for (body, needle) in cases {

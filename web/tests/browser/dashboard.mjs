@@ -106,6 +106,11 @@ export const tests = [
       const hasCharts = await evalSection.getByTestId('chart-elo').count();
       if (!hasCharts) assert.match(await evalSection.getByTestId('eval-empty').textContent(), /evaluation/i);
       assert.match(await page.getByTestId('card-selfplay').textContent(), /(latest|best) · (\d+|none)/);
+      // The search self-play runs, as the actor reports it.
+      const sps = (await (await page.request.get(`${baseUrl}/api/stats`)).json()).actor.self_play_search;
+      assert.ok(sps && sps.search, 'the actor reports the search self-play runs');
+      const searchCard = (await page.getByTestId('card-search').textContent()).replace(/\s+/g, ' ');
+      assert.ok(searchCard.includes(`${sps.search} ${sps.simulations} simulations, ${sps.leaves_per_game} leaves`), `the search card says "${searchCard}"`);
       await ctx.screenshot('dashboard');
     },
   },

@@ -232,4 +232,22 @@ export const tests = [
       await ctx.screenshot('play-thinking');
     },
   },
+  {
+    name: 'play-search',
+    needs: ['actor'],
+    async run(ctx) {
+      const { page, baseUrl } = ctx;
+      // The search chosen on the page goes with each request and is named under the board.
+      for (const search of ['gumbel', 'ttts']) {
+        await startGame(page, baseUrl, 'tictactoe', 32);
+        await page.getByTestId('search-select').selectOption(search);
+        const reply = page.waitForResponse((r) => r.url().endsWith('/api/move') && r.status() === 200, { timeout: 60_000 });
+        await page.getByRole('button', { name: 'Cell b2, empty' }).click();
+        const sent = (await reply).request().postDataJSON();
+        assert.equal(sent.search, search, `the request asks for ${search}: ${JSON.stringify(sent)}`);
+        await page.getByTestId('analysis').waitFor({ timeout: 30_000 });
+        assert.match(await page.getByTestId('analysis').textContent(), new RegExp(`· ${search}`));
+      }
+    },
+  },
 ];
