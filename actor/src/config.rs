@@ -55,7 +55,7 @@ pub struct RunArgs {
     /// Plies played at --temperature [default: the game's profile].
     #[arg(long)]
     pub temperature_moves: Option<u32>,
-    /// Temperature after the opening (0 = always the most visited move).
+    /// Temperature after the opening (0 = always the search's choice: the most visited move for PUCT).
     #[arg(long, default_value_t = 0.0)]
     pub final_temperature: f32,
     /// Each self-play game starts with 0 to N uniformly random moves (not searched, not

@@ -47,7 +47,7 @@ pub struct SelfPlayConfig {
     pub temperature: f32,
     /// Plies played with `temperature`; later ones use `final_temperature`.
     pub temperature_moves: u32,
-    /// Temperature after the opening (0 = most visited move).
+    /// Temperature after the opening (0 = the search's choice: the most visited move for PUCT).
     pub final_temperature: f32,
     /// Each game starts with a uniformly random number of uniformly random moves, at
     /// most this many, played without a search and not recorded as training positions

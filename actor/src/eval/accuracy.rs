@@ -177,7 +177,7 @@ pub fn benchmark<G: Game>() -> &'static [LabelledPosition<G>] {
 pub enum Mode {
     /// The raw network: argmax of the policy over legal moves.
     Net,
-    /// The full search; the most visited move.
+    /// The full search; the move it chooses (the most visited for PUCT).
     Search,
 }
 

@@ -146,9 +146,9 @@ fn accuracy<G: Game>(kind: GameKind, a: &AccuracyArgs) -> Result<()> {
     let mut rng = StdRng::seed_from_u64(a.seed.unwrap_or_else(rand::random));
     let search = search_config(kind, sims, &a.search)?;
     println!(
-        "accuracy {kind}: {} against perfect play; search: {} with {sims} simulations, most visited move",
+        "accuracy {kind}: {} against perfect play; search: {} with {sims} simulations, the move it chooses",
         player.label,
-        search.algorithm.name()
+        search.algorithm.label()
     );
     println!("{:<16} {:>7} {:>10} {:>7} {:>9}", "set", "mode", "positions", "errors", "error %");
     for (mode, per_phase) in [(Mode::Net, usize::MAX), (Mode::Search, a.positions.unwrap_or(usize::MAX))] {

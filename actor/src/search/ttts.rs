@@ -43,7 +43,14 @@
 //! that mean down and mislead the decision above, so plain Thompson sampling, which
 //! concentrates on the best reply, is the right rule.
 //!
-//! The result is the root's visit shares (the policy target self-play stores). Where
+//! The move played (greedy play: the move API, arena, accuracy, self-play after its
+//! warm plies) is the visited root child with the largest posterior mean, TTTS's own
+//! recommendation, not the most visited one: top-two sends up to `1 − β` of the
+//! visits to the challenger, so at small budgets visit counts say less about which
+//! move is best than the posteriors do (measured on the Connect4 sets at 100
+//! simulations: 29.5% errors on opening-medium by visits, 18.5% by posterior mean).
+//!
+//! The result's distribution is the root's visit shares (the policy target self-play stores). Where
 //! two moves are close, top-two makes them flatter than PUCT's: the challenger keeps up
 //! to a `1 − β` share. A move that almost never tops a draw is not found within the
 //! bounded redraws, so a clearly best move keeps nearly all the visits; unbounded
@@ -426,7 +433,21 @@ impl<G: Game> Search<G> for TttsSearch<G> {
         let root = &self.nodes[0];
         // The root is stored from its mover's side, the opponent of the side to move.
         let root_value = if root.visits > 0 { -root.value_sum / root.visits as f32 } else { 0.0 };
-        SearchResult { policy, visits, root_value, selected: None }
+        SearchResult { policy, visits, root_value, selected: self.recommended() }
+    }
+}
+
+impl<G: Game> TttsSearch<G> {
+    /// The move TTTS recommends: the visited root child with the largest posterior
+    /// mean (the best-arm identification answer), `None` before any visit.
+    pub fn recommended(&self) -> Option<Action> {
+        let m0 = self.prior_mean(0);
+        self.nodes[0]
+            .children()
+            .filter(|&c| self.nodes[c].visits > 0)
+            .map(|c| (child_posterior(&self.nodes, 0, c, m0, &self.ttts).0, self.nodes[c].action))
+            .max_by(|x, y| x.0.total_cmp(&y.0))
+            .map(|(_, a)| a)
     }
 }
 
@@ -682,6 +703,28 @@ mod tests {
         let best = crate::search::apply_temperature(&r.visits, 0.0).iter().position(|&p| p == 1.0).unwrap();
         assert_eq!(best, 2, "{:?}", r.policy);
         assert!(r.root_value > 0.5, "winning side's value {}", r.root_value);
+        assert_eq!(r.selected, Some(2), "the recommendation is the win");
+        assert_eq!(r.choose(&g.legal_actions(), 0.0, &mut rng), 2);
+    }
+
+    #[test]
+    fn the_recommendation_is_the_largest_posterior_mean_not_the_most_visits() {
+        let mut s = TttsSearch::new(TicTacToe::initial(), params(10, 1), ttts()).unwrap();
+        // Root with three children: the most visited has the worse mean.
+        s.nodes = vec![Node::new(0, Player::Second, 1.0)];
+        s.nodes[0].expanded = true;
+        s.nodes[0].first_child = 1;
+        s.nodes[0].num_children = 3;
+        s.net_value = vec![0.0; 4];
+        for (a, visits, sum) in [(0u16, 30u32, 3.0f32), (1, 12, 6.0), (2, 0, 0.0)] {
+            let mut n = Node::new(a, Player::First, 1.0 / 3.0);
+            n.visits = visits;
+            n.value_sum = sum;
+            s.nodes.push(n);
+        }
+        assert_eq!(s.recommended(), Some(1), "mean 0.5 after 12 visits beats 0.1 after 30; unvisited never");
+        s.nodes[2].value_sum = -6.0;
+        assert_eq!(s.recommended(), Some(0));
     }
 
     #[test]
