@@ -17,7 +17,9 @@
 //! action with the largest `g + logits + σ(q̂)` among the most visited ones (`mctx`'s
 //! rule: the survivors of the last halving). Sampling `g` and keeping the top actions is
 //! the Gumbel-top-k trick: in self-play the selected move is a sample from an improved
-//! policy, so Gumbel noise replaces PUCT's Dirichlet noise.
+//! policy, so Gumbel noise replaces PUCT's Dirichlet noise. [`SearchResult::choose`]
+//! plays it whenever the temperature is greedy; self-play's first
+//! `--temperature-moves` plies sample from `policy` (`π'`) instead.
 //!
 //! **Completed Q and σ.** At a node, a visited action's Q is its mean backed-up value;
 //! an unvisited one gets the mixed value
