@@ -343,6 +343,13 @@ def tables(results: dict) -> str:
     for name, r in results["runs"].items():
         c = r["config"]
         last = r["kept"][-1] if r["kept"] else {}
+        if not last:
+            lines.append(
+                f"| {name} | {c['search']} | {c['leaves']} | {c['simulations'] or 'profile'} | "
+                f"{' '.join(c['model'][1:]) or 'resnet (default)'} | {r['games']} | {r['evals_per_s']:.0f} | "
+                f"{r['games_per_min']:.1f} | no model published | - | - |"
+            )
+            continue
         lines.append(
             f"| {name} | {c['search']} | {c['leaves']} | {c['simulations'] or 'profile'} | "
             f"{' '.join(c['model'][1:]) or 'resnet (default)'} | {r['games']} | {r['evals_per_s']:.0f} | "
@@ -351,6 +358,9 @@ def tables(results: dict) -> str:
         )
     lines += ["", "## Error rates over time (net / search, %)", ""]
     for name, r in results["runs"].items():
+        if not r["kept"]:
+            lines.append(f"- **{name}**: no model was published within the run")
+            continue
         pts = ", ".join(
             f"{k['elapsed'] / 60:.1f} min (step {k['step']}): "
             f"{100 * k['net_error']:.1f} / {100 * k['search_error']:.1f}"
@@ -366,6 +376,8 @@ def tables(results: dict) -> str:
         )
     lines += ["", "## Ladders: each kept model against the next (later model's score)", ""]
     for name, steps in results["ladder"].items():
+        if not steps:
+            continue
         pts = ", ".join(f"{s['from']}→{s['to']}: {s['score']:.2f} ({s['elo']:+.0f})" for s in steps)
         lines.append(f"- **{name}**: {pts}")
     lines.append("")
@@ -395,7 +407,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "reports" / "search")
     p.add_argument("--port", type=int, default=18480)
     p.add_argument("--fresh", action="store_true", help="train every run again")
+    p.add_argument("--tables-only", action="store_true", help="rewrite RESULTS.md and the figures from results.json")
     args = p.parse_args(argv)
+    if args.tables_only:
+        results = json.loads((args.out / "results.json").read_text())
+        (args.out / "RESULTS.md").write_text(tables(results))
+        plots(results, args.out)
+        return 0
     for exe in (ACTOR, TRAINER):
         if not exe.exists():
             sys.exit(f"search_study: {exe} is missing; run scripts/setup.sh first")
