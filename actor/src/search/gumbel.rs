@@ -68,7 +68,7 @@ use engine_core::{Action, Game, Player};
 use rand::RngCore;
 use rand_distr::Distribution;
 
-use super::puct::{backup, expand, Node};
+use super::puct::{backup, clean_value, expand, Node};
 use super::{leaves_to_gather, PendingLeaf, Search, SearchAlgorithm, SearchError, SearchParams, SearchResult};
 use crate::flags::{check, ConfigError};
 use crate::profile::GameProfile;
@@ -493,7 +493,7 @@ impl<G: Game> Search<G> for GumbelSearch<G> {
         // A prior that underflowed to 0 still needs a finite log.
         self.log_prior.extend(self.nodes[first..].iter().map(|c| c.prior.max(f32::MIN_POSITIVE).ln()));
         self.raw_value.resize(self.nodes.len(), 0.0);
-        let value = if value.is_finite() { value.clamp(-1.0, 1.0) } else { 0.0 };
+        let value = clean_value(value);
         self.raw_value[leaf.node] = value;
         if leaf.node == 0 {
             self.init_root(rng);

@@ -311,6 +311,27 @@ pub fn add_dirichlet_noise<R: Rng + ?Sized>(priors: &mut [f32], alpha: f32, epsi
     }
 }
 
+/// Mixes Dirichlet noise into the priors of the root's children (`nodes[0]`), as
+/// self-play explores.
+pub fn noise_root_priors(nodes: &mut [Node], alpha: f32, epsilon: f32, rng: &mut dyn RngCore) {
+    let r = nodes[0].children();
+    let mut priors: Vec<f32> = nodes[r.clone()].iter().map(|n| n.prior).collect();
+    add_dirichlet_noise(&mut priors, alpha, epsilon, rng);
+    for (n, p) in nodes[r].iter_mut().zip(priors) {
+        n.prior = p;
+    }
+}
+
+/// A network's value as the tree takes it: within [-1, 1], and 0 when it is not a
+/// number (a broken model must not poison the tree).
+pub fn clean_value(value: f32) -> f32 {
+    if value.is_finite() {
+        value.clamp(-1.0, 1.0)
+    } else {
+        0.0
+    }
+}
+
 /// One move's PUCT search tree over a root position.
 #[derive(Clone, Debug)]
 pub struct PuctSearch<G: Game> {
@@ -432,14 +453,9 @@ impl<G: Game> Search<G> for PuctSearch<G> {
         expand(&mut self.nodes, leaf.node, to_move, &legal, logits);
         self.legal = legal;
         if leaf.node == 0 && self.params.root_noise {
-            let r = self.nodes[0].children();
-            let mut priors: Vec<f32> = self.nodes[r.clone()].iter().map(|n| n.prior).collect();
-            add_dirichlet_noise(&mut priors, self.puct.dirichlet_alpha, self.puct.dirichlet_epsilon, rng);
-            for (n, p) in self.nodes[r].iter_mut().zip(priors) {
-                n.prior = p;
-            }
+            noise_root_priors(&mut self.nodes, self.puct.dirichlet_alpha, self.puct.dirichlet_epsilon, rng);
         }
-        let value = if value.is_finite() { value.clamp(-1.0, 1.0) } else { 0.0 };
+        let value = clean_value(value);
         backup(&mut self.nodes, &leaf.path, value, to_move, true);
         self.in_flight -= 1;
         self.done += 1;

@@ -67,7 +67,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, RngCore, SeedableRng};
 use rand_distr::StandardNormal;
 
-use super::puct::{add_dirichlet_noise, backup, expand, Node};
+use super::puct::{backup, clean_value, expand, noise_root_priors, Node};
 use super::{leaves_to_gather, PendingLeaf, Search, SearchAlgorithm, SearchError, SearchParams, SearchResult};
 use crate::flags::{check, ConfigError};
 use crate::profile::GameProfile;
@@ -385,18 +385,13 @@ impl<G: Game> Search<G> for TttsSearch<G> {
         let to_move = leaf.state.to_move();
         expand(&mut self.nodes, leaf.node, to_move, &legal, logits);
         self.legal = legal;
-        let value = if value.is_finite() { value.clamp(-1.0, 1.0) } else { 0.0 };
+        let value = clean_value(value);
         self.net_value.resize(self.nodes.len(), 0.0);
         self.net_value[leaf.node] = value;
         if leaf.node == 0 {
             self.rng = SmallRng::seed_from_u64(rng.next_u64());
             if self.params.root_noise {
-                let r = self.nodes[0].children();
-                let mut priors: Vec<f32> = self.nodes[r.clone()].iter().map(|n| n.prior).collect();
-                add_dirichlet_noise(&mut priors, self.ttts.dirichlet_alpha, self.ttts.dirichlet_epsilon, rng);
-                for (n, p) in self.nodes[r].iter_mut().zip(priors) {
-                    n.prior = p;
-                }
+                noise_root_priors(&mut self.nodes, self.ttts.dirichlet_alpha, self.ttts.dirichlet_epsilon, rng);
             }
         }
         backup(&mut self.nodes, &leaf.path, value, to_move, true);
