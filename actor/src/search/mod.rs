@@ -69,7 +69,8 @@ pub struct SearchResult {
     /// The root's value for its side to move.
     pub root_value: f32,
     /// The move the search itself settled on, when the algorithm picks one (Gumbel's
-    /// sequential halving); `None` leaves the greedy choice to [`choose_move`].
+    /// halving winner, TTTS's largest posterior mean); `None` (PUCT) leaves the greedy
+    /// choice to [`choose_move`].
     pub selected: Option<Action>,
 }
 

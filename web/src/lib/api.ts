@@ -32,7 +32,7 @@ export interface GameInfo {
 
 export interface MoveReply {
   action: number;
-  /** Visit shares over all actions, summing to 1. */
+  /** The search's distribution over all actions, summing to 1: visit shares, or Gumbel's improved policy. */
   policy: number[];
   /** The search's estimate for the side to move before the action, in [-1, 1]. */
   value: number;
