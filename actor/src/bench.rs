@@ -9,7 +9,10 @@
 //!
 //! It prints both rates, their ratio (the share of the network's speed self-play
 //! keeps), simulations/s, games and positions per minute, batch fill and where the
-//! worker time went. The figures belong in docs/BENCHMARKS.md with the command line.
+//! worker time went. With the int8 file of the model beside it (`X.int8.onnx`, as the
+//! trainer publishes `latest.int8.onnx`, or `trainer quantize X.onnx`), both
+//! precisions are measured in turn and compared in one table. The figures belong in
+//! docs/BENCHMARKS.md with the command line.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,7 +26,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::config::{ActorConfig, RunArgs};
-use crate::nn::{Device, ModelWatcher, NnModel, SessionSettings};
+use crate::nn::{int8_path, Device, ModelWatcher, NnModel, Precision, SessionSettings};
 use crate::selfplay::{self, ModelSource};
 use crate::store::{self, Store};
 use crate::telemetry::{Counters, Telemetry, TimeSplit};
@@ -44,7 +47,9 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 3.0)]
     pub warmup: f64,
     /// Self-play settings, as for `actor selfplay` (`--data-dir` is ignored: the games
-    /// go to a temporary folder that is deleted afterwards).
+    /// go to a temporary folder that is deleted afterwards). `--precision` picks what
+    /// is measured: fp32 (`--model`), int8 (its `.int8.onnx` file), or auto: both, side
+    /// by side (int8 only where the file exists).
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -166,7 +171,13 @@ pub fn raw_throughput<G: Game>(
 
 /// Runs self-play as `actor selfplay` does (workers + writer) into `cfg.data_dir` and
 /// returns the counters over `seconds` after `warmup`.
-pub fn measure_selfplay(cfg: &ActorConfig, device: Device, warmup: f64, seconds: f64) -> Result<Counters> {
+pub fn measure_selfplay(
+    cfg: &ActorConfig,
+    device: Device,
+    precision: Precision,
+    warmup: f64,
+    seconds: f64,
+) -> Result<Counters> {
     let spec = cfg.game.spec();
     let models_dir = cfg.data_dir.join("models");
     let db = cfg.data_dir.join("replay.db");
@@ -179,7 +190,9 @@ pub fn measure_selfplay(cfg: &ActorConfig, device: Device, warmup: f64, seconds:
     for i in 0..cfg.threads {
         let mut sp = cfg.selfplay.clone();
         sp.seed = sp.seed.wrapping_add(i as u64 * 0x9E37_79B9);
-        let watcher = ModelWatcher::new(&models_dir, spec, sp.intra_threads, sp.model_poll).with_device(device);
+        let watcher = ModelWatcher::new(&models_dir, spec, sp.intra_threads, sp.model_poll)
+            .with_device(device)
+            .with_precision(precision);
         let (tx, t, stop, kind) = (tx.clone(), telemetry.clone(), stop.clone(), cfg.game);
         workers.push(std::thread::spawn(
             move || with_game!(kind, G => selfplay::run_worker::<G>(i, &sp, ModelSource::Watch(watcher), tx, t, stop)),
@@ -196,6 +209,11 @@ pub fn measure_selfplay(cfg: &ActorConfig, device: Device, warmup: f64, seconds:
             bail!("self-play did not start within 120 s {why}");
         }
         std::thread::sleep(Duration::from_millis(20));
+    }
+    let played = telemetry.snapshot().model_precision.unwrap_or_default();
+    if precision == Precision::Int8 && played != "int8" {
+        stop.store(true, Ordering::Relaxed);
+        bail!("self-play loaded the {played} model, not the int8 one (see the log line above)");
     }
     std::thread::sleep(Duration::from_secs_f64(warmup));
     let start = telemetry.counters();
@@ -246,13 +264,15 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let settings = SessionSettings { intra_threads: sp.intra_threads, device };
     let probe = NnModel::load_with(&args.model, spec, settings).with_context(|| format!("{}", args.model.display()))?;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    println!(
-        "actor bench: {} {} (step {}), ONNX Runtime {}",
-        kind,
-        args.model.display(),
-        probe.info.step,
-        lib.display()
-    );
+    let step = probe.info.step;
+    if probe.info.precision != "fp32" {
+        bail!(
+            "--model {} is a {} file: give the fp32 model (its int8 file beside it is measured too)",
+            args.model.display(),
+            probe.info.precision
+        );
+    }
+    println!("actor bench: {} {} (step {step}), ONNX Runtime {}", kind, args.model.display(), lib.display());
     drop(probe);
     println!(
         "settings: {} search, {} worker thread(s) × {} intra-op thread(s) on {device}, {} games in flight × {} leaves = batch {batch}, {} simulations/move, cap {} positions/s; {cores} cores, load average {}",
@@ -270,17 +290,70 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         load_average()
     );
 
+    std::fs::create_dir_all(cfg.data_dir.join("models"))?;
+    std::fs::copy(&args.model, cfg.data_dir.join("models/latest.onnx")).context("copying the model")?;
+    let int8_file = int8_path(&args.model);
+    let mut measured: Vec<(&str, PathBuf)> = Vec::new();
+    if cfg.precision != Precision::Int8 {
+        measured.push(("fp32", args.model.clone()));
+    }
+    if cfg.precision != Precision::Fp32 {
+        if int8_file.is_file() {
+            let m = NnModel::load_with(&int8_file, spec, settings).with_context(|| format!("{}", int8_file.display()))?;
+            if m.info.step != step {
+                bail!("{} holds step {}, the model step {step}", int8_file.display(), m.info.step);
+            }
+            std::fs::copy(&int8_file, cfg.data_dir.join("models/latest.int8.onnx")).context("copying the model")?;
+            measured.push(("int8", int8_file.clone()));
+        } else if cfg.precision == Precision::Int8 {
+            bail!("no {} (make it with `trainer quantize {} --db REPLAY.db`)", int8_file.display(), args.model.display());
+        } else {
+            println!("int8: no {} beside the model: measuring fp32 only (`trainer quantize` makes one)", int8_file.display());
+        }
+    }
+    let mut rows = Vec::new();
+    for (name, file) in &measured {
+        println!("--- {name}: {}", file.display());
+        let precision = if *name == "int8" { Precision::Int8 } else { Precision::Fp32 };
+        let report = measure_precision(args, &cfg, kind, file, settings, precision, batch)?;
+        rows.push((*name, report));
+    }
+    if rows.len() > 1 {
+        let base = &rows[0].1;
+        println!("precision | raw evals/s | self-play evals/s | ratio | positions/min | self-play vs fp32");
+        for (name, r) in &rows {
+            println!(
+                "{name} | {:.0} | {:.0} | {:.3} | {:.0} | {:.2}x",
+                r.raw_evals_per_s,
+                r.selfplay_evals_per_s(),
+                r.ratio(),
+                r.selfplay.positions as f64 * 60.0 / r.seconds,
+                r.selfplay_evals_per_s() / base.selfplay_evals_per_s().max(1e-9),
+            );
+        }
+    }
+    println!("load average after {}", load_average());
+    Ok(())
+}
+
+/// Raw speed before, self-play, raw speed after, of one precision's file.
+fn measure_precision(
+    args: &BenchArgs,
+    cfg: &ActorConfig,
+    kind: GameKind,
+    file: &Path,
+    settings: SessionSettings,
+    precision: Precision,
+    batch: usize,
+) -> Result<BenchReport> {
     let half = args.raw_seconds / 2.0;
-    let raw_before = with_game!(kind, G => raw_throughput::<G>(&args.model, settings, cfg.threads, batch, half))?;
+    let raw_before = with_game!(kind, G => raw_throughput::<G>(file, settings, cfg.threads, batch, half))?;
     println!(
         "raw ONNX Runtime before self-play: {raw_before:.0} evals/s ({} × batch {batch}, {half:.0} s)",
         cfg.threads
     );
-
-    std::fs::create_dir_all(cfg.data_dir.join("models"))?;
-    std::fs::copy(&args.model, cfg.data_dir.join("models/latest.onnx")).context("copying the model")?;
-    let c = measure_selfplay(&cfg, device, args.warmup, args.seconds)?;
-    let raw_after = with_game!(kind, G => raw_throughput::<G>(&args.model, settings, cfg.threads, batch, half))?;
+    let c = measure_selfplay(cfg, settings.device, precision, args.warmup, args.seconds)?;
+    let raw_after = with_game!(kind, G => raw_throughput::<G>(file, settings, cfg.threads, batch, half))?;
     println!("raw ONNX Runtime after self-play: {raw_after:.0} evals/s");
     let raw = (raw_before + raw_after) / 2.0;
     let report = BenchReport { raw_evals_per_s: raw, raw_batch: batch, selfplay: c, seconds: args.seconds };
@@ -315,12 +388,12 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         split.paced * 100.0
     );
     println!(
-        "ratio self-play / raw = {:.3} ({:.0} / {raw:.0}, raw = mean of before and after); load average after {}",
+        "ratio self-play / raw = {:.3} ({:.0} / {raw:.0}, raw = mean of before and after); load average {}",
         report.ratio(),
         report.selfplay_evals_per_s(),
         load_average()
     );
-    Ok(())
+    Ok(report)
 }
 
 #[cfg(test)]

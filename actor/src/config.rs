@@ -9,7 +9,7 @@ use clap::Args;
 use engine_core::GameKind;
 
 pub use crate::flags::{check, ConfigError};
-use crate::nn::OnnxArgs;
+use crate::nn::{OnnxArgs, Precision};
 use crate::profile::profile;
 use crate::search::{SearchArgs, SearchConfig, SearchParams};
 use crate::selfplay::SelfPlayConfig;
@@ -127,6 +127,11 @@ pub struct RunArgs {
     /// Searches /api/move runs at once.
     #[arg(long, default_value_t = 2)]
     pub max_concurrent_searches: usize,
+    /// Which published file self-play and play load: fp32 (`latest.onnx`), int8 (the
+    /// trainer's checked `latest.int8.onnx` of the same step, else fp32 with a log
+    /// line), or auto (int8 on the CPU, fp32 on CUDA).
+    #[arg(long, default_value = "auto")]
+    pub precision: Precision,
     #[command(flatten)]
     pub search: SearchArgs,
     #[command(flatten)]
@@ -144,6 +149,8 @@ pub struct ActorConfig {
     pub addr: SocketAddr,
     /// `--ort-lib`, `--intra-threads`, `--device`.
     pub onnx: OnnxArgs,
+    /// `--precision`: the file of the model self-play loads.
+    pub precision: Precision,
     /// Self-play worker threads.
     pub threads: usize,
     /// Per-worker self-play settings (the seed is offset per worker).
@@ -285,6 +292,7 @@ impl RunArgs {
             threads,
             selfplay,
             no_model: self.no_model,
+            precision: self.precision,
             log_interval: Duration::from_secs(check(
                 "log-interval",
                 self.log_interval,
@@ -308,6 +316,7 @@ impl RunArgs {
                 algorithm,
                 rollouts: 1,
                 model_file: gating.played_model(),
+                precision: self.precision,
             },
         })
     }

@@ -72,6 +72,60 @@ impl std::fmt::Display for Device {
     }
 }
 
+/// Which published file of a model a watcher plays: the fp32 `latest.onnx` or the int8
+/// `latest.int8.onnx` the trainer quantizes, checks and publishes beside it (same step).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// Always the fp32 file.
+    Fp32,
+    /// The int8 file when there is one of the same step, else fp32 (with a log line).
+    Int8,
+    /// int8 on the CPU (where its kernels are faster), fp32 on CUDA.
+    #[default]
+    Auto,
+}
+
+impl Precision {
+    /// Whether a session on `device` should look for the int8 file.
+    pub fn wants_int8(self, device: Device) -> bool {
+        match self {
+            Precision::Fp32 => false,
+            Precision::Int8 => true,
+            Precision::Auto => device == Device::Cpu,
+        }
+    }
+}
+
+impl std::str::FromStr for Precision {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Precision, String> {
+        match s {
+            "fp32" => Ok(Precision::Fp32),
+            "int8" => Ok(Precision::Int8),
+            "auto" => Ok(Precision::Auto),
+            other => Err(format!("unknown precision {other:?} (fp32, int8 or auto)")),
+        }
+    }
+}
+
+impl std::fmt::Display for Precision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Precision::Fp32 => "fp32",
+            Precision::Int8 => "int8",
+            Precision::Auto => "auto",
+        })
+    }
+}
+
+/// The int8 file the trainer publishes beside `path`: `latest.onnx` → `latest.int8.onnx`.
+pub fn int8_path(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let stem = name.strip_suffix(".onnx").unwrap_or(&name);
+    path.with_file_name(format!("{stem}.int8.onnx"))
+}
+
 /// Session options shared by self-play, the benchmark's raw measurement and play, so
 /// the benchmark measures the runtime exactly as self-play configures it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -276,6 +330,8 @@ pub struct ModelInfo {
     pub arch: Option<String>,
     /// `cartridge.step`: the model version.
     pub step: i64,
+    /// `cartridge.precision`: "int8" for a quantized file, "fp32" when absent.
+    pub precision: String,
 }
 
 /// A loaded model. The session is behind a mutex because running it needs `&mut`;
@@ -336,6 +392,7 @@ impl NnModel {
         let num_actions_s = meta_field(path, &meta, "cartridge.num_actions")?;
         let step_s = meta_field(path, &meta, "cartridge.step")?;
         let arch = meta.custom("cartridge.arch");
+        let precision = meta.custom("cartridge.precision").unwrap_or_else(|| "fp32".to_string());
         drop(meta);
 
         if game != spec.name {
@@ -394,6 +451,7 @@ impl NnModel {
                 num_actions,
                 arch,
                 step,
+                precision,
             },
             obs_len: spec.obs_len(),
         };
@@ -466,6 +524,9 @@ pub fn file_sig(path: &Path) -> Option<FileSig> {
 pub enum WatchEvent {
     Unchanged,
     Loaded(ModelInfo),
+    /// The fp32 file was loaded, although the precision asked for int8: `reason` says
+    /// why (no int8 file, one of another step, or one that failed to load).
+    Fallback { info: ModelInfo, reason: String },
     Rejected { path: PathBuf, reason: String },
 }
 
@@ -493,13 +554,23 @@ impl ModelFile {
 /// `stat`), at most every `interval`. The trainer publishes by rename, so a new
 /// inode means a complete new file. A file that fails to load is remembered and not
 /// retried until it changes; the model in use stays.
+///
+/// With a [`Precision`] that wants int8, the watcher plays `latest.int8.onnx` when it
+/// holds the same step as `latest.onnx` (the trainer writes it first, so a new
+/// `latest.onnx` finds its int8 file already there), and the fp32 file otherwise.
 pub struct ModelWatcher {
     pub path: PathBuf,
     spec: &'static GameSpec,
     settings: SessionSettings,
+    precision: Precision,
     interval: Duration,
     last_poll: Option<Instant>,
     seen: Option<FileSig>,
+    seen_int8: Option<FileSig>,
+    /// The step of the fp32 file last loaded, whichever file is played.
+    fp32_step: Option<i64>,
+    /// The fallback reason last reported, so an int8 file that never comes is said once.
+    said_fallback: Option<String>,
     current: Option<Arc<NnModel>>,
 }
 
@@ -509,11 +580,21 @@ impl ModelWatcher {
             path: models_dir.join("latest.onnx"),
             spec,
             settings: SessionSettings::cpu(intra_threads),
+            precision: Precision::Fp32,
             interval,
             last_poll: None,
             seen: None,
+            seen_int8: None,
+            fp32_step: None,
+            said_fallback: None,
             current: None,
         }
+    }
+
+    /// Plays the int8 file beside the watched one when `precision` asks for it.
+    pub fn with_precision(mut self, precision: Precision) -> ModelWatcher {
+        self.precision = precision;
+        self
     }
 
     /// Watches `file` in the same folder instead of `latest.onnx`.
@@ -546,19 +627,76 @@ impl ModelWatcher {
     pub fn poll_now(&mut self) -> WatchEvent {
         self.last_poll = Some(Instant::now());
         let Some(sig) = file_sig(&self.path) else { return WatchEvent::Unchanged };
-        if self.seen == Some(sig) {
+        let int8 = self.precision.wants_int8(self.settings.device).then(|| int8_path(&self.path));
+        let sig8 = int8.as_deref().and_then(file_sig);
+        let fp32_changed = self.seen != Some(sig);
+        if !fp32_changed && self.seen_int8 == sig8 {
             return WatchEvent::Unchanged;
         }
         self.seen = Some(sig);
-        match NnModel::load_with(&self.path, self.spec, self.settings) {
-            Ok(model) => {
-                let info = model.info.clone();
-                self.current = Some(Arc::new(model));
-                WatchEvent::Loaded(info)
+        self.seen_int8 = sig8;
+        let fp32 = if fp32_changed {
+            match NnModel::load_with(&self.path, self.spec, self.settings) {
+                Ok(model) => {
+                    self.fp32_step = Some(model.info.step);
+                    Some(model)
+                }
+                Err(e) => {
+                    self.fp32_step = None;
+                    return WatchEvent::Rejected { path: self.path.clone(), reason: e.to_string() };
+                }
             }
-            Err(e) => WatchEvent::Rejected { path: self.path.clone(), reason: e.to_string() },
+        } else {
+            None
+        };
+        let Some(int8) = int8 else {
+            return match fp32 {
+                Some(model) => self.play(model, None),
+                None => WatchEvent::Unchanged,
+            };
+        };
+        let Some(step) = self.fp32_step else { return WatchEvent::Unchanged };
+        let reason = if sig8.is_none() {
+            format!("no {} beside it", file_name(&int8))
+        } else {
+            match NnModel::load_with(&int8, self.spec, self.settings) {
+                Ok(model) if model.info.step == step => {
+                    self.said_fallback = None;
+                    return self.play(model, None);
+                }
+                Ok(model) => format!("{} holds step {}, not step {step}", file_name(&int8), model.info.step),
+                Err(e) => e.to_string(),
+            }
+        };
+        match fp32 {
+            Some(model) => self.play(model, Some(reason)),
+            // Only the int8 file changed, and it does not fit: keep what is played (the
+            // trainer writes the int8 file of the next step just before its fp32 file).
+            None => WatchEvent::Unchanged,
         }
     }
+
+    /// Makes `model` the one played; `fallback` is why it is the fp32 file although
+    /// int8 was asked for. The same reason twice in a row is reported once.
+    fn play(&mut self, model: NnModel, fallback: Option<String>) -> WatchEvent {
+        let info = model.info.clone();
+        self.current = Some(Arc::new(model));
+        match fallback {
+            None => WatchEvent::Loaded(info),
+            Some(reason) => {
+                let kind = reason.replace(|c: char| c.is_ascii_digit(), "");
+                if self.said_fallback.as_deref() == Some(kind.as_str()) {
+                    return WatchEvent::Loaded(info);
+                }
+                self.said_fallback = Some(kind);
+                WatchEvent::Fallback { info, reason }
+            }
+        }
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -99,8 +99,12 @@ impl ModelSource {
         match w.poll() {
             WatchEvent::Unchanged => {}
             WatchEvent::Loaded(info) => {
-                tracing::info!(worker, version = info.step, arch = ?info.arch, "loaded model {}", info.path.display());
-                telemetry.model_loaded(info.step);
+                tracing::info!(worker, version = info.step, arch = ?info.arch, precision = info.precision, "loaded model {}", info.path.display());
+                telemetry.model_loaded(info.step, &info.precision);
+            }
+            WatchEvent::Fallback { info, reason } => {
+                tracing::info!(worker, version = info.step, "loaded the fp32 model {} rather than int8: {reason}", info.path.display());
+                telemetry.model_loaded(info.step, &info.precision);
             }
             WatchEvent::Rejected { path, reason } => {
                 tracing::warn!(worker, "rejected model {}: {reason}; keeping the current one", path.display());

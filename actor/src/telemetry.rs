@@ -29,6 +29,7 @@ pub struct RejectedModel {
 #[derive(Clone, Debug, Default)]
 struct ModelStatus {
     version: Option<i64>,
+    precision: Option<String>,
     loaded_at: Option<f64>,
     last_rejected: Option<RejectedModel>,
 }
@@ -183,6 +184,8 @@ pub struct ActorStats {
     /// Worker time by phase over the last minute (see [`TimeSplit`]).
     pub time_split: TimeSplit,
     pub model_version: Option<i64>,
+    /// The precision of the model file played: "fp32", or "int8" (`--precision`).
+    pub model_precision: Option<String>,
     pub model_loaded_at: Option<f64>,
     pub last_rejected_model: Option<RejectedModel>,
     /// The search self-play runs; null when this actor does not play (`--no-selfplay`).
@@ -235,10 +238,11 @@ impl Telemetry {
         max.is_none_or(|m| n < m)
     }
 
-    pub fn model_loaded(&self, version: i64) {
+    pub fn model_loaded(&self, version: i64, precision: &str) {
         let mut m = self.model.lock().unwrap_or_else(|p| p.into_inner());
-        if m.version != Some(version) {
+        if m.version != Some(version) || m.precision.as_deref() != Some(precision) {
             m.version = Some(version);
+            m.precision = Some(precision.to_string());
             m.loaded_at = Some(unix_now());
         }
     }
@@ -320,6 +324,7 @@ impl Telemetry {
             inference_share: TimeSplit::of(&d.time).inference,
             time_split: TimeSplit::of(&d.time),
             model_version: m.version,
+            model_precision: m.precision,
             model_loaded_at: m.loaded_at,
             last_rejected_model: m.last_rejected,
             self_play_search: self.self_play.lock().unwrap_or_else(|p| p.into_inner()).clone(),

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use actor::nn::{ModelWatcher, NnModel, WatchEvent};
+use actor::nn::{ModelWatcher, NnModel, Precision, WatchEvent};
 use common::{fixture, ort_available, publish};
 use engine_core::{Game, GameKind};
 
@@ -106,4 +106,86 @@ fn hot_reload_swaps_to_new_models_and_keeps_the_old_on_bad_ones() {
     publish(&models, &fixture("tictactoe_step100.onnx"));
     assert!(matches!(w.poll_now(), WatchEvent::Loaded(_)));
     assert_eq!(w.current().unwrap().info.step, 100);
+}
+
+/// Copies `src` to `models/<name>` by temp file and rename, as the trainer publishes.
+fn publish_as(models: &std::path::Path, src: &std::path::Path, name: &str) {
+    let tmp = models.join(format!(".{name}.tmp"));
+    std::fs::copy(src, &tmp).unwrap();
+    std::fs::rename(&tmp, models.join(name)).unwrap();
+}
+
+fn played(w: &ModelWatcher) -> (i64, String) {
+    let m = w.current().unwrap();
+    (m.info.step, m.info.precision.clone())
+}
+
+#[test]
+fn a_watcher_plays_the_int8_file_of_the_same_step_and_falls_back_to_fp32() {
+    if !ort_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("models");
+    std::fs::create_dir_all(&models).unwrap();
+    let mut w = ModelWatcher::new(&models, ttt(), 1, Duration::from_secs(3600)).with_precision(Precision::Int8);
+
+    // No int8 file: fp32, and the reason is said.
+    publish(&models, &fixture("tictactoe_step100.onnx"));
+    match w.poll_now() {
+        WatchEvent::Fallback { info, reason } => {
+            assert_eq!((info.step, info.precision.as_str()), (100, "fp32"));
+            assert!(reason.contains("latest.int8.onnx"), "{reason}");
+        }
+        e => panic!("expected a fallback, got {e:?}"),
+    }
+    // The int8 file of the same step arrives: it replaces the fp32 model.
+    publish_as(&models, &fixture("tictactoe_step100.int8.onnx"), "latest.int8.onnx");
+    assert!(matches!(w.poll_now(), WatchEvent::Loaded(_)));
+    assert_eq!(played(&w), (100, "int8".into()));
+    assert!(matches!(w.poll_now(), WatchEvent::Unchanged));
+
+    // The trainer writes the next int8 file first: on its own it does not fit the fp32
+    // file of step 100, so the model played stays.
+    publish_as(&models, &fixture("tictactoe_step200.int8.onnx"), "latest.int8.onnx");
+    assert!(matches!(w.poll_now(), WatchEvent::Unchanged));
+    assert_eq!(played(&w), (100, "int8".into()));
+    // Then the fp32 file of step 200: the int8 one of step 200 is played.
+    publish(&models, &fixture("tictactoe_step200.onnx"));
+    match w.poll_now() {
+        WatchEvent::Loaded(info) => assert_eq!((info.step, info.precision.as_str()), (200, "int8")),
+        e => panic!("expected a load, got {e:?}"),
+    }
+
+    // A newer fp32 file beside a stale int8 file (the trainer's check failed and it
+    // could not remove the old one): fp32, never the int8 model of another step.
+    publish(&models, &fixture("tictactoe_step100.onnx"));
+    match w.poll_now() {
+        WatchEvent::Fallback { info, reason } => {
+            assert_eq!((info.step, info.precision.as_str()), (100, "fp32"));
+            assert!(reason.contains("step 200") && reason.contains("step 100"), "{reason}");
+        }
+        e => panic!("expected a fallback, got {e:?}"),
+    }
+    // A corrupt int8 file: fp32 stays, with the loader's reason.
+    publish_as(&models, &fixture("corrupt.onnx"), "latest.int8.onnx");
+    assert!(matches!(w.poll_now(), WatchEvent::Unchanged));
+    publish(&models, &fixture("tictactoe_step200.onnx"));
+    match w.poll_now() {
+        WatchEvent::Fallback { info, reason } => {
+            assert_eq!((info.step, info.precision.as_str()), (200, "fp32"));
+            assert!(reason.contains("not a loadable ONNX model"), "{reason}");
+        }
+        e => panic!("expected a fallback, got {e:?}"),
+    }
+
+    // fp32 never looks at the int8 file.
+    publish_as(&models, &fixture("tictactoe_step200.int8.onnx"), "latest.int8.onnx");
+    let mut plain = ModelWatcher::new(&models, ttt(), 1, Duration::from_secs(3600)).with_precision(Precision::Fp32);
+    assert!(matches!(plain.poll_now(), WatchEvent::Loaded(_)));
+    assert_eq!(played(&plain), (200, "fp32".into()));
+    // auto is int8 on the CPU.
+    let mut auto = ModelWatcher::new(&models, ttt(), 1, Duration::from_secs(3600)).with_precision(Precision::Auto);
+    assert!(matches!(auto.poll_now(), WatchEvent::Loaded(_)));
+    assert_eq!(played(&auto), (200, "int8".into()));
 }

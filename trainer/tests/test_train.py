@@ -33,6 +33,9 @@ FAST = {
     "sample_ratio": 0.0,
     "control_port": 0,
     "wait_timeout_s": 0.5,
+    # The int8 model has tests of its own (test_quantize.py); here it would only add a
+    # file whose presence depends on how well a few steps of training quantize.
+    "quantize": "off",
 }
 
 

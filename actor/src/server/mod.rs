@@ -23,7 +23,7 @@ use engine_core::GameKind;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::nn::{ModelFile, ModelWatcher, NnModel, WatchEvent};
+use crate::nn::{ModelFile, ModelWatcher, NnModel, Precision, WatchEvent};
 use crate::telemetry::Telemetry;
 
 pub mod openapi;
@@ -69,6 +69,8 @@ pub struct ServerConfig {
     /// The model file the move API plays: the one self-play plays (`best.onnx` under
     /// `--gating gated`, else `latest.onnx`).
     pub model_file: ModelFile,
+    /// Which file of that model play loads: fp32, or the int8 one beside it.
+    pub precision: Precision,
 }
 
 impl ServerConfig {
@@ -77,6 +79,7 @@ impl ServerConfig {
     pub fn model_watcher(&self) -> ModelWatcher {
         ModelWatcher::new(&self.data_dir.join("models"), self.game.spec(), 1, Duration::from_millis(500))
             .watching(self.model_file)
+            .with_precision(self.precision)
     }
 }
 
@@ -115,8 +118,12 @@ impl AppState {
         match w.poll() {
             WatchEvent::Unchanged => {}
             WatchEvent::Loaded(info) => {
-                tracing::info!(version = info.step, "server loaded model {}", info.path.display());
-                self.telemetry.model_loaded(info.step);
+                tracing::info!(version = info.step, precision = info.precision, "server loaded model {}", info.path.display());
+                self.telemetry.model_loaded(info.step, &info.precision);
+            }
+            WatchEvent::Fallback { info, reason } => {
+                tracing::info!(version = info.step, "server loaded the fp32 model {} rather than int8: {reason}", info.path.display());
+                self.telemetry.model_loaded(info.step, &info.precision);
             }
             WatchEvent::Rejected { path, reason } => {
                 tracing::warn!("server rejected model {}: {reason}; keeping the current one", path.display());

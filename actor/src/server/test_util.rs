@@ -26,6 +26,7 @@ pub fn config(dir: &std::path::Path) -> ServerConfig {
         algorithm: crate::search::SearchConfig::puct_defaults(GameKind::TicTacToe, 1, 1, false).algorithm,
         rollouts: 1,
         model_file: ModelFile::Latest,
+        precision: crate::nn::Precision::Fp32,
     }
 }
 

@@ -68,7 +68,69 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("data_dir", help="the run's data folder")
     r.add_argument("--out", help="output folder (default: DATA_DIR/report)")
+    q = sub.add_parser(
+        "quantize",
+        help="write the checked int8 model of an ONNX model file (what training publishes as latest.int8.onnx)",
+        description="Static int8 quantization (QDQ, u8 activations, per-channel s8 weights, fp32 heads), "
+        "calibrated on positions of a replay.db of the model's game and compared with the fp32 model on "
+        "other positions of it. Writes MODEL.int8.onnx beside MODEL unless --out is given; exits 1 "
+        "without writing when the check fails.",
+    )
+    q.add_argument("model", help="the fp32 model file (a published .onnx)")
+    q.add_argument("--db", required=True, help="a replay.db of the model's game")
+    q.add_argument("--out", help="output file (default: MODEL with .int8.onnx)")
+    q.add_argument("--calibration-positions", type=int, default=1024, help="default 1024")
+    q.add_argument("--check-positions", type=int, default=2048, help="default 2048")
+    q.add_argument("--min-agreement", type=float, default=0.97, help="least top-move agreement (default 0.97)")
+    q.add_argument("--max-value-error", type=float, default=0.05, help="largest mean |value difference| (default 0.05)")
+    q.add_argument("--seed", type=int, default=1, help="seed of the position sampling (default 1)")
     return p
+
+
+def quantize_command(args: argparse.Namespace) -> int:
+    """`trainer quantize`: the int8 model of one file, with the trainer's check."""
+    from pathlib import Path
+
+    import numpy as np
+    import onnx
+
+    from .data import ReplayDB, ReplayError
+    from .fsutil import atomic_write
+    from .quantize import QuantizeError, int8_name, quantize_checked
+
+    log = logging.getLogger("trainer")
+    src = Path(args.model)
+    out = Path(args.out) if args.out else src.with_name(int8_name(src.name))
+    try:
+        fp32 = src.read_bytes()
+        game = {p.key: p.value for p in onnx.load_from_string(fp32).metadata_props}.get("cartridge.game")
+    except Exception as e:
+        log.error("cannot read the model %s: %s", src, e)
+        return 2
+    if game is None:
+        log.error("%s has no cartridge.game metadata: not a published model (docs/CONTRACTS.md §3)", src)
+        return 2
+    try:
+        db = ReplayDB(args.db, game)
+        rng = np.random.default_rng(args.seed)
+        calibration = db.sample(args.calibration_positions, rng, augment=True).obs
+        held_out = db.sample(args.check_positions, rng, augment=False).obs
+        db.close()
+        int8, check = quantize_checked(fp32, calibration, held_out)
+    except (ReplayError, QuantizeError) as e:
+        log.error("%s", e)
+        return 2
+    print(f"{src}: {check.describe()} ({check.seconds:.2f} s)")
+    if not check.passes(args.min_agreement, args.max_value_error):
+        log.error(
+            "not written: needs agreement >= %.2f%% and value difference <= %g",
+            100 * args.min_agreement,
+            args.max_value_error,
+        )
+        return 1
+    atomic_write(out, int8)
+    print(f"wrote {out} ({len(int8)} bytes)")
+    return 0
 
 
 def setup_logging():
@@ -120,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(md)
         return 0
+    if args.command == "quantize":
+        return quantize_command(args)
     from .checkpoint import CheckpointError
     from .data import ReplayError
     from .train import Trainer

@@ -66,6 +66,11 @@ class TrainConfig:
     milestone_interval: int = 5_000  # snapshots at multiples of this are kept for good
     onnx_exporter: str = "legacy"  # legacy (TorchScript, ~0.1 s) | dynamo (torch.export, ~1 s per publish)
     export_tolerance: float = 1e-3  # max |torch - onnxruntime| accepted before publishing
+    quantize: str = "int8"  # int8: also publish models/latest.int8.onnx (static int8, checked) | off
+    int8_calibration_positions: int = 1024  # replay positions that calibrate the int8 activation ranges
+    int8_check_positions: int = 2048  # other replay positions the int8 model is compared on
+    int8_min_agreement: float = 0.97  # least share of positions with the fp32 model's top move
+    int8_max_value_error: float = 0.05  # largest mean |value_int8 - value_fp32|
     checkpoint_interval: int = 500  # steps between full checkpoints
     keep_checkpoints: int = 3  # most recent checkpoints kept (older ones deleted)
     stats_interval: int = 20  # steps between stats.json updates and history entries
@@ -233,6 +238,12 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         raise ConfigError(str(e)) from None
     if cfg.onnx_exporter not in ("legacy", "dynamo"):
         raise ConfigError(f"onnx_exporter must be legacy or dynamo, got {cfg.onnx_exporter!r}")
+    if cfg.quantize not in ("int8", "off"):
+        raise ConfigError(f"quantize must be int8 or off, got {cfg.quantize!r}")
+    if not 0.0 <= cfg.int8_min_agreement <= 1.0:
+        raise ConfigError(f"int8_min_agreement must be in [0, 1], got {cfg.int8_min_agreement}")
+    if not 0.0 <= cfg.int8_max_value_error <= 2.0:
+        raise ConfigError(f"int8_max_value_error must be in [0, 2], got {cfg.int8_max_value_error}")
     if cfg.device not in ("auto", "cpu", "cuda"):
         raise ConfigError(f"device must be auto, cpu or cuda, got {cfg.device!r}")
     if cfg.lr_schedule not in ("cosine", "step"):
@@ -253,6 +264,8 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         "trim_batch",
         "keep_snapshots",
         "milestone_interval",
+        "int8_calibration_positions",
+        "int8_check_positions",
         "checkpoint_interval",
         "keep_checkpoints",
         "stats_interval",

@@ -9,6 +9,7 @@ import io
 import logging
 import re
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ import onnx
 import torch
 
 from .fsutil import atomic_write
+from .quantize import QuantCheck, QuantizeError, int8_name, quantize_checked
 from .spec import GameSpec
 
 log = logging.getLogger(__name__)
@@ -23,6 +25,7 @@ log = logging.getLogger(__name__)
 OPSET = 18
 LATEST = "latest.onnx"
 LATEST_TMP = ".latest.onnx.tmp"
+LATEST_INT8 = int8_name(LATEST)
 SNAPSHOT_RE = re.compile(r"^model_step_(\d{8})\.onnx$")
 
 # The dynamo exporter warns about torchvision ops on every call; they are not ours.
@@ -149,6 +152,16 @@ def verify_onnx(data: bytes, model: torch.nn.Module, obs: np.ndarray, tolerance:
     return worst
 
 
+@dataclass(frozen=True)
+class Int8Inputs:
+    """What the int8 model of a publish is calibrated and checked on, and its bar."""
+
+    calibration: np.ndarray  # (N, C, H, W) positions that set the activation ranges
+    held_out: np.ndarray  # (M, C, H, W) other positions it is compared with fp32 on
+    min_agreement: float
+    max_value_error: float
+
+
 class Publisher:
     """Writes models/latest.onnx atomically plus model_step_*.onnx snapshots, keeping the
     newest `keep` snapshots and every multiple of `milestone_interval`."""
@@ -168,13 +181,22 @@ class Publisher:
         self.spec, self.arch, self.tolerance, self.exporter = spec, arch, tolerance, exporter
         self.keep, self.milestone_interval = keep, milestone_interval
 
-    def publish(self, model: torch.nn.Module, step: int, sample_obs: np.ndarray) -> float:
-        """Export, verify, publish. Returns the max abs difference torch vs onnxruntime.
-        Raises ExportError (nothing written) when the export is wrong."""
+    def publish(
+        self, model: torch.nn.Module, step: int, sample_obs: np.ndarray, int8: Int8Inputs | None = None
+    ) -> bytes:
+        """Export, verify, publish. Returns the published bytes. Raises ExportError
+        (nothing written) when the export is wrong. With `int8`, the checked int8 model
+        is written before latest.onnx, so an actor that sees the new latest.onnx finds
+        its int8 file already there; an int8 model that fails costs only that file."""
         data = export_onnx(model, self.spec, self.arch, step, self.exporter)
         diff = verify_onnx(data, model, sample_obs, self.tolerance)
         # Snapshot first: if we die between the two writes, latest.onnx is simply older.
         atomic_write(self.dir / snapshot_name(step), data, tmp_name=f".{snapshot_name(step)}.tmp")
+        if int8 is not None:
+            try:
+                self.publish_int8(data, step, int8)
+            except QuantizeError as e:
+                log.warning("%s; the actor plays the fp32 model of step %d", e, step)
         atomic_write(self.dir / LATEST, data, tmp_name=LATEST_TMP)
         self.prune()
         log.info(
@@ -184,7 +206,28 @@ class Publisher:
             len(data),
             diff,
         )
-        return diff
+        return data
+
+    def publish_int8(self, fp32: bytes, step: int, inputs: Int8Inputs) -> QuantCheck:
+        """Quantize the fp32 model just published and write `latest.int8.onnx` beside it
+        (atomically) when it agrees with the fp32 one closely enough. Otherwise, or when
+        quantization fails, remove an older `latest.int8.onnx`, so no stale int8 model
+        stays beside a newer fp32 one, and raise QuantizeError."""
+        path = self.dir / LATEST_INT8
+        try:
+            int8, check = quantize_checked(fp32, inputs.calibration, inputs.held_out)
+        except QuantizeError:
+            path.unlink(missing_ok=True)
+            raise
+        if not check.passes(inputs.min_agreement, inputs.max_value_error):
+            path.unlink(missing_ok=True)
+            raise QuantizeError(
+                f"int8 model of step {step} not published: {check.describe()} (needs agreement >= "
+                f"{inputs.min_agreement:.2%} and value difference <= {inputs.max_value_error:g})"
+            )
+        atomic_write(path, int8, tmp_name=f".{LATEST_INT8}.tmp")
+        log.info("published int8 step %d to %s: %s, %.2f s", step, path, check.describe(), check.seconds)
+        return check
 
     def snapshots(self) -> list[int]:
         return sorted(int(m.group(1)) for p in self.dir.iterdir() if (m := SNAPSHOT_RE.match(p.name)))

@@ -25,8 +25,8 @@ import torch
 from .api import ApiServer, Control
 from .checkpoint import CheckpointError, load_latest, restore_rng, rng_state, save_checkpoint
 from .config import RUN_IDENTITY_KEYS, ConfigError, TrainConfig, build_config, format_config, to_dict
-from .data import DB_NAME, DataWatcher, ReplayDB, open_when_ready
-from .export import Publisher
+from .data import DB_NAME, DataWatcher, ReplayDB, ReplayError, open_when_ready
+from .export import Int8Inputs, Publisher
 from .losses import alphazero_loss
 from .model import arch_name, build_model, count_params, model_config_dict
 from .optim import lr_at, make_optimizer, set_lr
@@ -101,6 +101,8 @@ class Trainer:
         self.optimizer: torch.optim.Optimizer | None = None
         self.publisher: Publisher | None = None
         self.np_rng = np.random.default_rng(self.cfg.seed)
+        # Its own stream, so quantizing or not leaves the training samples unchanged.
+        self.quant_rng = np.random.default_rng(self.cfg.seed + 1)
         self.step = 0
         self.samples_drawn = 0  # since this process started; the sample ratio's numerator
         self.last_checkpoint_step = -1
@@ -455,13 +457,30 @@ class Trainer:
 
     # --- outputs --------------------------------------------------------------------
     def publish(self, sample_obs: np.ndarray) -> None:
+        # int8 is measured (and pays) for the convolutional networks; the quantizer
+        # leaves a transformer's matrix products in fp32 anyway.
+        quantize = self.cfg.quantize == "int8" and self.arch.startswith("resnet")
+        int8 = self.int8_inputs() if quantize else None
         try:
-            self.publisher.publish(self.model, self.step, sample_obs)
+            self.publisher.publish(self.model, self.step, sample_obs, int8)
         except Exception as e:
             log.error("publish of step %d aborted, latest.onnx unchanged: %s", self.step, e)
             return
         self.last_published_step = self.step
         self.stats.update(model_version=self.step)
+
+    def int8_inputs(self) -> Int8Inputs | None:
+        """Positions for the int8 model of this publish: calibration ones with random
+        symmetries (the inputs self-play meets), and others, as stored, to check it on.
+        None (fp32 only this time) when replay.db cannot give them."""
+        cfg = self.cfg
+        try:
+            calibration = self.db.sample(cfg.int8_calibration_positions, self.quant_rng, augment=cfg.augment).obs
+            held_out = self.db.sample(cfg.int8_check_positions, self.quant_rng, augment=False).obs
+        except (ReplayError, sqlite3.OperationalError) as e:
+            log.warning("no int8 model this publish: cannot sample replay.db: %s", e)
+            return None
+        return Int8Inputs(calibration, held_out, cfg.int8_min_agreement, cfg.int8_max_value_error)
 
     def save_checkpoint(self) -> Path:
         if self.model is None:
