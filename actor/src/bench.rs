@@ -299,16 +299,24 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     }
     if cfg.precision != Precision::Fp32 {
         if int8_file.is_file() {
-            let m = NnModel::load_with(&int8_file, spec, settings).with_context(|| format!("{}", int8_file.display()))?;
+            let m =
+                NnModel::load_with(&int8_file, spec, settings).with_context(|| format!("{}", int8_file.display()))?;
             if m.info.step != step {
                 bail!("{} holds step {}, the model step {step}", int8_file.display(), m.info.step);
             }
             std::fs::copy(&int8_file, cfg.data_dir.join("models/latest.int8.onnx")).context("copying the model")?;
             measured.push(("int8", int8_file.clone()));
         } else if cfg.precision == Precision::Int8 {
-            bail!("no {} (make it with `trainer quantize {} --db REPLAY.db`)", int8_file.display(), args.model.display());
+            bail!(
+                "no {} (make it with `trainer quantize {} --db REPLAY.db`)",
+                int8_file.display(),
+                args.model.display()
+            );
         } else {
-            println!("int8: no {} beside the model: measuring fp32 only (`trainer quantize` makes one)", int8_file.display());
+            println!(
+                "int8: no {} beside the model: measuring fp32 only (`trainer quantize` makes one)",
+                int8_file.display()
+            );
         }
     }
     let mut rows = Vec::new();
@@ -378,6 +386,14 @@ fn measure_precision(
         0.0
     };
     println!("network speed inside self-play: {in_loop:.0} evals per second of inference time");
+    if c.moves > 0 {
+        println!(
+            "network evaluations per searched move: {:.1} ({} moves; {:.3} per simulation budgeted)",
+            c.nn_evals as f64 / c.moves as f64,
+            c.moves,
+            c.nn_evals as f64 / (c.moves as f64 * cfg.selfplay.search.params.simulations.max(1) as f64)
+        );
+    }
     println!(
         "worker time: inference {:.1}%, select {:.1}%, encode {:.1}%, complete {:.1}%, hand-off {:.1}%; paced {:.1}% of wall time",
         split.inference * 100.0,

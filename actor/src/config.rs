@@ -79,6 +79,11 @@ pub struct RunArgs {
     /// [default: the game's profile].
     #[arg(long)]
     pub bootstrap_positions: Option<u64>,
+    /// Keep the searched subtree of the played move for the next move (PUCT only):
+    /// its visits count toward the next search (at most 3/4 of it) and need no new
+    /// network evaluations; the new root gets fresh noise.
+    #[arg(long)]
+    pub reuse_tree: bool,
     /// Play with uniform priors only, never loading a model (no ONNX Runtime needed).
     #[arg(long)]
     pub no_model: bool,
@@ -132,6 +137,11 @@ pub struct RunArgs {
     /// line), or auto (int8 on the CPU, fp32 on CUDA).
     #[arg(long, default_value = "auto")]
     pub precision: Precision,
+    /// Keep the search tree of each /api/move answer for the game's next request
+    /// (same game, model, search and simulations): the visits below the moves played
+    /// since are kept (at most 3/4 of the budget) instead of evaluated again.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub keep_trees: bool,
     #[command(flatten)]
     pub search: SearchArgs,
     #[command(flatten)]
@@ -224,6 +234,7 @@ impl RunArgs {
                 "between 0 and 1e9",
             )? / threads as f64,
             bootstrap_positions: self.bootstrap_positions.unwrap_or(d.selfplay.bootstrap_positions),
+            reuse_tree: self.reuse_tree,
         };
         let gating = match self.gating.as_str() {
             "gated" => crate::eval::evaluator::GatingMode::Gated,
@@ -317,6 +328,7 @@ impl RunArgs {
                 rollouts: 1,
                 model_file: gating.played_model(),
                 precision: self.precision,
+                keep_trees: self.keep_trees,
             },
         })
     }

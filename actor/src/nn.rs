@@ -526,8 +526,14 @@ pub enum WatchEvent {
     Loaded(ModelInfo),
     /// The fp32 file was loaded, although the precision asked for int8: `reason` says
     /// why (no int8 file, one of another step, or one that failed to load).
-    Fallback { info: ModelInfo, reason: String },
-    Rejected { path: PathBuf, reason: String },
+    Fallback {
+        info: ModelInfo,
+        reason: String,
+    },
+    Rejected {
+        path: PathBuf,
+        reason: String,
+    },
 }
 
 /// The published model files a watcher can follow: `latest.onnx`, which the trainer

@@ -72,6 +72,9 @@ pub struct SelfPlayConfig {
     /// hundreds of thousands of near-random positions, which the trainer then learns
     /// from for the next half hour.
     pub bootstrap_positions: u64,
+    /// Keep the subtree of the played move for the next move's search (PUCT; the other
+    /// searches start afresh), so its visits need no new evaluations.
+    pub reuse_tree: bool,
 }
 
 /// How long to pause so that `produced` positions since `elapsed` stay within `rate`
@@ -103,7 +106,12 @@ impl ModelSource {
                 telemetry.model_loaded(info.step, &info.precision);
             }
             WatchEvent::Fallback { info, reason } => {
-                tracing::info!(worker, version = info.step, "loaded the fp32 model {} rather than int8: {reason}", info.path.display());
+                tracing::info!(
+                    worker,
+                    version = info.step,
+                    "loaded the fp32 model {} rather than int8: {reason}",
+                    info.path.display()
+                );
                 telemetry.model_loaded(info.step, &info.precision);
             }
             WatchEvent::Rejected { path, reason } => {
@@ -307,6 +315,7 @@ pub fn run_worker<G: Game>(
             let mut next = root;
             next.apply_unchecked(action);
             telemetry.simulations.fetch_add(s.search.simulations_done() as u64, Relaxed);
+            telemetry.moves.fetch_add(1, Relaxed);
             if let Some(outcome) = next.outcome() {
                 let done = std::mem::take(&mut *slot).expect("slot is live");
                 let game = finish_game(done.moves, done.positions, outcome, done.model_version);
@@ -316,6 +325,8 @@ pub fn run_worker<G: Game>(
                 if !stop.load(Relaxed) && telemetry.claim_game(cfg.max_games) {
                     *slot = Some(Slot::new(cfg, evaluator.model_version(), &mut rng));
                 }
+            } else if cfg.reuse_tree {
+                s.search.advance(action, next, &mut rng)?;
             } else {
                 s.search.reset(next)?;
             }
@@ -343,6 +354,7 @@ mod tests {
             final_temperature: 0.0,
             random_opening_plies: 0,
             bootstrap_positions: 0,
+            reuse_tree: false,
             intra_threads: 1,
             model_poll: Duration::from_millis(100),
             max_games: Some(max_games),

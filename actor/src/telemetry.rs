@@ -40,8 +40,10 @@ pub struct Counters {
     /// Games and positions committed to replay.db.
     pub games: u64,
     pub positions: u64,
-    /// Simulations of finished move searches.
+    /// Simulations of finished move searches (not counting kept subtrees).
     pub simulations: u64,
+    /// Moves searched (and played) by self-play.
+    pub moves: u64,
     /// Positions the evaluator scored, in how many calls, and the most those calls
     /// could have held.
     pub nn_evals: u64,
@@ -92,6 +94,7 @@ impl Counters {
             games: self.games.saturating_sub(earlier.games),
             positions: self.positions.saturating_sub(earlier.positions),
             simulations: self.simulations.saturating_sub(earlier.simulations),
+            moves: self.moves.saturating_sub(earlier.moves),
             nn_evals: self.nn_evals.saturating_sub(earlier.nn_evals),
             batches: self.batches.saturating_sub(earlier.batches),
             batch_capacity: self.batch_capacity.saturating_sub(earlier.batch_capacity),
@@ -150,6 +153,7 @@ pub struct Telemetry {
     games_written: AtomicU64,
     positions_written: AtomicU64,
     pub(crate) simulations: AtomicU64,
+    pub(crate) moves: AtomicU64,
     /// Positions evaluated by the evaluator.
     pub(crate) nn_evals: AtomicU64,
     pub(crate) batches: AtomicU64,
@@ -204,6 +208,7 @@ impl Telemetry {
             games_written: AtomicU64::new(0),
             positions_written: AtomicU64::new(0),
             simulations: AtomicU64::new(0),
+            moves: AtomicU64::new(0),
             nn_evals: AtomicU64::new(0),
             batches: AtomicU64::new(0),
             batch_capacity: AtomicU64::new(0),
@@ -268,6 +273,7 @@ impl Telemetry {
             games: self.games_written.load(Relaxed),
             positions: self.positions_written.load(Relaxed),
             simulations: self.simulations.load(Relaxed),
+            moves: self.moves.load(Relaxed),
             nn_evals: self.nn_evals.load(Relaxed),
             batches: self.batches.load(Relaxed),
             batch_capacity: self.batch_capacity.load(Relaxed),

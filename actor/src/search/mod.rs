@@ -100,8 +100,18 @@ pub trait Search<G: Game>: Send {
     fn complete(&mut self, leaf: PendingLeaf<G>, logits: &[f32], value: f32, rng: &mut dyn RngCore);
     /// Whether the simulation budget is spent.
     fn is_finished(&self) -> bool;
-    /// Simulations completed so far.
+    /// Simulations completed so far by this search (not counting a subtree kept by
+    /// [`Search::advance`]).
     fn simulations_done(&self) -> u32;
+    /// Moves on to `next`, the position after `action` was played at the root, keeping
+    /// the subtree below `action` where the algorithm can (its visits then count toward
+    /// the next search's budget, so it needs fewer evaluations); otherwise the same as
+    /// [`Search::reset`]. Returns whether a subtree was kept. Call it only when the
+    /// search is finished.
+    fn advance(&mut self, action: Action, next: G, rng: &mut dyn RngCore) -> Result<bool, SearchError> {
+        let _ = (action, rng);
+        self.reset(next).map(|_| false)
+    }
     /// The move distribution and root value; meaningful once finished.
     fn result(&self) -> SearchResult;
 }

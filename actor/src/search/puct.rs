@@ -343,8 +343,12 @@ pub struct PuctSearch<G: Game> {
     pub done: u32,
     /// Leaves handed out by `gather` and not yet completed.
     pub in_flight: u32,
+    /// Of `done`, the visits of a subtree kept from the previous move's search.
+    pub reused: u32,
     /// Scratch list of legal actions, reused by every `complete`.
     legal: Vec<Action>,
+    /// Scratch arena for [`Search::advance`].
+    spare: Vec<Node>,
 }
 
 impl<G: Game> PuctSearch<G> {
@@ -354,7 +358,17 @@ impl<G: Game> PuctSearch<G> {
         }
         // The root's mover is the player who is *not* to move, as for any node.
         let nodes = vec![Node::new(0, root.to_move().opponent(), 1.0)];
-        Ok(PuctSearch { root, nodes, params, puct, done: 0, in_flight: 0, legal: Vec::new() })
+        Ok(PuctSearch {
+            root,
+            nodes,
+            params,
+            puct,
+            done: 0,
+            in_flight: 0,
+            reused: 0,
+            legal: Vec::new(),
+            spare: Vec::new(),
+        })
     }
 
     /// Walks from the root to a leaf by PUCT, adding a virtual loss along the way.
@@ -402,7 +416,46 @@ impl<G: Game> Search<G> for PuctSearch<G> {
         self.root = root;
         self.done = 0;
         self.in_flight = 0;
+        self.reused = 0;
         Ok(())
+    }
+
+    /// Keeps the subtree of the played child as the new tree (copied into a compact
+    /// arena, children still contiguous), counts its visits toward the budget (at most
+    /// three quarters of it, so every move gets fresh simulations, and with them fresh
+    /// root noise) and, with root noise on, noises the new root's priors.
+    fn advance(&mut self, action: Action, next: G, rng: &mut dyn RngCore) -> Result<bool, SearchError> {
+        let child = self.nodes[0].children().find(|&c| self.nodes[c].action == action);
+        let Some(child) = child.filter(|&c| self.in_flight == 0 && self.nodes[c].expanded && !next.is_terminal())
+        else {
+            return self.reset(next).map(|_| false);
+        };
+        let mut out = std::mem::take(&mut self.spare);
+        out.clear();
+        out.push(self.nodes[child].clone());
+        // Breadth first: each copied node's children are pushed together, so they stay
+        // contiguous; `k` walks the copies in the order they were made.
+        let mut k = 0;
+        while k < out.len() {
+            let (first, n) = (out[k].first_child as usize, out[k].num_children as usize);
+            if n > 0 {
+                out[k].first_child = out.len() as u32;
+                for c in first..first + n {
+                    out.push(self.nodes[c].clone());
+                }
+            }
+            k += 1;
+        }
+        self.spare = std::mem::replace(&mut self.nodes, out);
+        self.root = next;
+        self.in_flight = 0;
+        let budget = self.params.simulations.max(1);
+        self.reused = self.nodes[0].visits.min(budget - budget / 4);
+        self.done = self.reused;
+        if self.params.root_noise && self.nodes[0].num_children > 0 {
+            noise_root_priors(&mut self.nodes, self.puct.dirichlet_alpha, self.puct.dirichlet_epsilon, rng);
+        }
+        Ok(true)
     }
 
     /// Collects up to [`leaves_to_gather`] leaves needing evaluation. Terminal leaves
@@ -466,7 +519,7 @@ impl<G: Game> Search<G> for PuctSearch<G> {
     }
 
     fn simulations_done(&self) -> u32 {
-        self.done
+        self.done - self.reused
     }
 
     /// Visit shares and root value.
@@ -673,6 +726,105 @@ mod tests {
         assert_eq!(s.nodes[0].mover, fresh.nodes[0].mover);
         assert_eq!(s.root, fresh.root);
         assert!(matches!(s.reset(pos(&[0, 3, 1, 4, 2])), Err(SearchError::GameOver)));
+    }
+
+    /// Runs `s` to its budget with the uniform evaluator; returns the evaluations made.
+    fn finish(s: &mut PuctSearch<TicTacToe>, rng: &mut StdRng) -> usize {
+        let mut evals = 0;
+        while !s.is_finished() {
+            let mut leaves = Vec::new();
+            s.gather(&mut leaves);
+            let states: Vec<TicTacToe> = leaves.iter().map(|l| l.state).collect();
+            let out = Evaluator::<TicTacToe>::evaluate(&mut UniformEvaluator, &states, &[]).unwrap();
+            evals += leaves.len();
+            for (i, l) in leaves.into_iter().enumerate() {
+                s.complete(l, &out.logits[i * 9..(i + 1) * 9], out.values[i], rng);
+            }
+        }
+        evals
+    }
+
+    /// Every node's children are in the arena, every edge's visits add up, and each
+    /// child's action is legal in its parent's position.
+    fn check_tree(nodes: &[Node], root: TicTacToe) {
+        let mut stack = vec![(0usize, root)];
+        while let Some((i, g)) = stack.pop() {
+            let n = &nodes[i];
+            assert_eq!((n.virtual_loss, n.pending), (0, false));
+            if n.num_children == 0 {
+                continue;
+            }
+            assert!(n.children().end <= nodes.len());
+            let below: u32 = n.children().map(|c| nodes[c].visits).sum();
+            // A node's visits are its own evaluation plus its children's.
+            assert_eq!(n.visits, below + 1, "node {i}");
+            for c in n.children() {
+                assert!(g.is_legal(nodes[c].action));
+                let mut next = g;
+                next.apply_unchecked(nodes[c].action);
+                stack.push((c, next));
+            }
+        }
+    }
+
+    #[test]
+    fn advance_keeps_the_played_subtree_and_needs_fewer_evaluations() {
+        let mut rng = StdRng::seed_from_u64(5);
+        let mut s = PuctSearch::new(TicTacToe::initial(), params(200, 4), puct()).unwrap();
+        assert_eq!(finish(&mut s, &mut rng), 200);
+        let child = s.nodes[0].children().find(|&c| s.nodes[c].action == 4).unwrap();
+        let (kept_visits, kept_value) = (s.nodes[child].visits, s.nodes[child].value_sum);
+        assert!(kept_visits > 1);
+        assert!(s.advance(4, pos(&[4]), &mut rng).unwrap());
+        assert_eq!(s.root, pos(&[4]));
+        assert_eq!((s.nodes[0].visits, s.nodes[0].value_sum, s.nodes[0].mover), (kept_visits, kept_value, Player::First));
+        check_tree(&s.nodes, pos(&[4]));
+        assert_eq!((s.done, s.reused, s.simulations_done()), (kept_visits.min(150), kept_visits.min(150), 0));
+        // The rest of the budget costs only the simulations not kept.
+        let evals = finish(&mut s, &mut rng);
+        assert_eq!(evals as u32, 200 - s.reused);
+        assert_eq!(s.simulations_done(), 200 - s.reused);
+        check_tree(&s.nodes, pos(&[4]));
+        let r = s.result();
+        assert!((r.policy.iter().sum::<f32>() - 1.0).abs() < 1e-5 && r.policy[4] == 0.0);
+
+        // Most of a budget is never kept: a quarter of it is always searched afresh.
+        let mut big = PuctSearch::new(TicTacToe::initial(), params(400, 4), puct()).unwrap();
+        finish(&mut big, &mut rng);
+        big.params.simulations = 8;
+        let forced = big.nodes[0].children().max_by_key(|&c| big.nodes[c].visits).unwrap();
+        let a = big.nodes[forced].action;
+        assert!(big.advance(a, pos(&[a as i64]), &mut rng).unwrap());
+        assert_eq!(big.reused, 6);
+        assert_eq!(finish(&mut big, &mut rng), 2);
+    }
+
+    #[test]
+    fn advance_noises_the_new_root_and_falls_back_to_a_fresh_search() {
+        let mut rng = StdRng::seed_from_u64(6);
+        let mut p = params(100, 4);
+        p.root_noise = true;
+        let mut s = PuctSearch::new(TicTacToe::initial(), p.clone(), puct()).unwrap();
+        finish(&mut s, &mut rng);
+        let child = s.nodes[0].children().find(|&c| s.nodes[c].action == 0).unwrap();
+        let before: Vec<f32> = s.nodes[child].children().map(|c| s.nodes[c].prior).collect();
+        assert!(s.advance(0, pos(&[0]), &mut rng).unwrap());
+        let after: Vec<f32> = s.nodes[0].children().map(|c| s.nodes[c].prior).collect();
+        assert_eq!(before.len(), after.len());
+        assert!(before.iter().zip(&after).any(|(a, b)| (a - b).abs() > 1e-4), "{before:?} {after:?}");
+        assert!((after.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+
+        // A move whose child was never expanded: a fresh search.
+        let mut t = PuctSearch::new(TicTacToe::initial(), params(2, 1), puct()).unwrap();
+        finish(&mut t, &mut rng);
+        let unexpanded = t.nodes[0].children().find(|&c| !t.nodes[c].expanded).unwrap();
+        let a = t.nodes[unexpanded].action;
+        assert!(!t.advance(a, pos(&[a as i64]), &mut rng).unwrap());
+        assert_eq!((t.nodes.len(), t.done, t.reused), (1, 0, 0));
+        // A move that ends the game cannot be searched from.
+        let mut u = PuctSearch::new(pos(&[0, 3, 1, 4]), params(50, 2), puct()).unwrap();
+        finish(&mut u, &mut rng);
+        assert!(matches!(u.advance(2, pos(&[0, 3, 1, 4, 2]), &mut rng), Err(SearchError::GameOver)));
     }
 
     #[test]

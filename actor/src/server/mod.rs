@@ -31,6 +31,7 @@ pub mod play;
 pub mod static_files;
 pub mod stats;
 pub mod trainer_proxy;
+pub mod trees;
 
 #[cfg(test)]
 mod test_util;
@@ -71,6 +72,8 @@ pub struct ServerConfig {
     pub model_file: ModelFile,
     /// Which file of that model play loads: fp32, or the int8 one beside it.
     pub precision: Precision,
+    /// Keep each move request's search tree for the game's next request.
+    pub keep_trees: bool,
 }
 
 impl ServerConfig {
@@ -93,6 +96,8 @@ pub struct AppState {
     /// The latest evaluation summary (docs/CONTRACTS.md §8), published by the
     /// evaluator thread of `actor run`; `None` until its first result.
     pub evaluation: crate::eval::evaluator::SharedSummary,
+    /// Search trees of recent move requests (`config.keep_trees`).
+    pub trees: Arc<trees::TreeCache>,
     searches: Arc<tokio::sync::Semaphore>,
     http: reqwest::Client,
 }
@@ -106,6 +111,7 @@ impl AppState {
             telemetry,
             model: model.map(|w| Arc::new(Mutex::new(w))),
             evaluation: Arc::new(Mutex::new(None)),
+            trees: Arc::new(trees::TreeCache::default()),
             http,
         }
     }
@@ -118,11 +124,20 @@ impl AppState {
         match w.poll() {
             WatchEvent::Unchanged => {}
             WatchEvent::Loaded(info) => {
-                tracing::info!(version = info.step, precision = info.precision, "server loaded model {}", info.path.display());
+                tracing::info!(
+                    version = info.step,
+                    precision = info.precision,
+                    "server loaded model {}",
+                    info.path.display()
+                );
                 self.telemetry.model_loaded(info.step, &info.precision);
             }
             WatchEvent::Fallback { info, reason } => {
-                tracing::info!(version = info.step, "server loaded the fp32 model {} rather than int8: {reason}", info.path.display());
+                tracing::info!(
+                    version = info.step,
+                    "server loaded the fp32 model {} rather than int8: {reason}",
+                    info.path.display()
+                );
                 self.telemetry.model_loaded(info.step, &info.precision);
             }
             WatchEvent::Rejected { path, reason } => {

@@ -15,10 +15,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 use utoipa::ToSchema;
 
+use super::trees::{TreeCache, TreeKey};
 use super::{ApiResult, AppError, AppState, ErrorBody, ServerConfig, SEARCH_QUEUE_WAIT};
 use crate::nn::{ModelFile, NnEvaluator, NnModel};
 use crate::profile::profile;
-use crate::search::{run_search, Algorithm, Evaluator, RolloutEvaluator, SearchConfig, SearchParams, SEARCH_NAMES};
+use crate::search::driver::Driver;
+use crate::search::{
+    run_search, Algorithm, Evaluator, RolloutEvaluator, SearchConfig, SearchError, SearchParams, SEARCH_NAMES,
+};
 
 /// A game's registry name (docs/CONTRACTS.md §1).
 pub(super) fn game_name_schema() -> Object {
@@ -240,7 +244,7 @@ pub(super) async fn post_move(
         } else {
             None
         };
-        with_game!(kind, G => search_move::<G>(&st2.config, algorithm, &req.moves, sims as u32, model))
+        with_game!(kind, G => search_move::<G>(&st2.config, &st2.trees, algorithm, &req.moves, sims as u32, model))
     })
     .await
     .map_err(|e| AppError::internal(format!("search task failed: {e}")))??;
@@ -268,9 +272,12 @@ fn request_algorithm(
 }
 
 /// Searches the position after `moves` with the model if there is one, else with
-/// random playouts, and returns the move the search chose.
+/// random playouts, and returns the move the search chose. With the model, the search
+/// goes on from a kept tree of an earlier request of the same game when there is one,
+/// and its tree is kept for the next.
 fn search_move<G: Game>(
     cfg: &ServerConfig,
+    trees: &TreeCache,
     algorithm: Algorithm,
     moves: &[i64],
     simulations: u32,
@@ -280,20 +287,32 @@ fn search_move<G: Game>(
     let mut search =
         SearchConfig { algorithm, params: SearchParams { simulations, leaves_per_game: 8, root_noise: false } };
     let mut rng = StdRng::from_os_rng();
-    let (result, version) = match model {
+    let failed = |e: SearchError| AppError::internal(format!("search failed: {e}"));
+    let (r, version) = match model {
         Some(m) => {
-            let mut ev = NnEvaluator(m);
+            let key = TreeKey { game: G::spec().name, search: search.algorithm.label(), simulations };
+            let kept = if cfg.keep_trees { trees.take::<G>(&key, &m, moves, &mut rng) } else { None };
+            let mut searches = [match kept {
+                Some(s) => s,
+                None => search.start(g.clone()).map_err(failed)?,
+            }];
+            let mut ev = NnEvaluator(m.clone());
             let v = Evaluator::<G>::model_version(&ev);
-            (run_search(&g, &search, &mut ev, &mut rng), v)
+            Driver::new().run(&mut searches[..], &mut ev, &mut rng).map_err(failed)?;
+            let [done] = searches;
+            let r = done.result();
+            if cfg.keep_trees {
+                trees.keep::<G>(key, m, moves.to_vec(), done);
+            }
+            (r, v)
         }
         None => {
             // Rollouts need no batching; one leaf at a time searches best.
             search.params.leaves_per_game = 1;
             let mut ev = RolloutEvaluator { rollouts: cfg.rollouts, rng: StdRng::from_os_rng() };
-            (run_search(&g, &search, &mut ev, &mut rng), None)
+            (run_search(&g, &search, &mut ev, &mut rng).map_err(failed)?, None)
         }
     };
-    let r = result.map_err(|e| AppError::internal(format!("search failed: {e}")))?;
     let action = r.choose(&g.legal_actions(), 0.0, &mut rng);
     let model_source = version.map(|_| cfg.model_file);
     Ok(MoveResponse {
@@ -608,5 +627,51 @@ mod tests {
                 assert!(v["model_version"].is_null() && v["model_source"].is_null(), "{v}");
             }
         }
+    }
+
+    #[tokio::test]
+    async fn a_game_goes_on_from_the_tree_of_its_previous_request() {
+        if !ort_available() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let st = server_with_two_models(dir.path(), ModelFile::Latest);
+        let ask = |moves: &str, sims: u32| format!(r#"{{"game":"tictactoe","moves":{moves},"simulations":{sims}}}"#);
+        let (s, v) = call(&st, "POST", "/api/move", Some(&ask("[]", 200))).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!((st.trees.len(), st.trees.reuse()), (1, (0, 0)));
+        // The bot's move and a reply later: the search goes on below them.
+        let bot = v["action"].as_i64().unwrap();
+        let reply = (0..9).find(|&a| a != bot).unwrap();
+        let (s, v) = call(&st, "POST", "/api/move", Some(&ask(&format!("[{bot},{reply}]"), 200))).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (hits, kept) = st.trees.reuse();
+        assert_eq!(hits, 1);
+        assert!(kept > 0, "nothing kept");
+        let shares: f32 = v["policy"].as_array().unwrap().iter().map(|p| p.as_f64().unwrap() as f32).sum();
+        assert!((shares - 1.0).abs() < 1e-4, "{v}");
+        for a in [bot, reply] {
+            assert_eq!(v["policy"][a as usize], 0.0, "occupied cell {a}: {v}");
+        }
+        // Another strength, another game line, or a new model: a fresh search.
+        call(&st, "POST", "/api/move", Some(&ask(&format!("[{bot},{reply}]"), 100))).await;
+        call(&st, "POST", "/api/move", Some(&ask("[8]", 200))).await;
+        assert_eq!(st.trees.reuse().0, 1);
+        publish_as(&dir.path().join("models"), "tictactoe_step100.onnx", "latest.onnx");
+        std::thread::sleep(std::time::Duration::from_millis(600)); // past the watcher's rate limit
+        let (_, v) = call(&st, "POST", "/api/move", Some(&ask(&format!("[{bot},{reply}]"), 200))).await;
+        assert_eq!(v["model_version"], 100, "{v}");
+        assert_eq!(st.trees.reuse().0, 1);
+        assert!(st.trees.len() <= super::super::trees::KEPT_TREES);
+        // Without --keep-trees nothing is kept.
+        let dir = tempfile::tempdir().unwrap();
+        let models = dir.path().join("models");
+        publish_as(&models, "tictactoe_step200.onnx", "latest.onnx");
+        let mut cfg = config(dir.path());
+        cfg.keep_trees = false;
+        let watcher = cfg.model_watcher();
+        let off = AppState::new(cfg, Arc::new(Telemetry::new("tictactoe")), Some(watcher));
+        call(&off, "POST", "/api/move", Some(&ask("[]", 50))).await;
+        assert!(off.trees.is_empty());
     }
 }

@@ -27,6 +27,7 @@ pub fn config(dir: &std::path::Path) -> ServerConfig {
         rollouts: 1,
         model_file: ModelFile::Latest,
         precision: crate::nn::Precision::Fp32,
+        keep_trees: true,
     }
 }
 
