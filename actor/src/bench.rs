@@ -388,10 +388,11 @@ fn measure_precision(
     println!("network speed inside self-play: {in_loop:.0} evals per second of inference time");
     if c.moves > 0 {
         println!(
-            "network evaluations per searched move: {:.1} ({} moves; {:.3} per simulation budgeted)",
+            "network evaluations per searched move: {:.1} ({} moves; {:.3} per simulation budgeted); cache hits {:.1}% of leaves",
             c.nn_evals as f64 / c.moves as f64,
             c.moves,
-            c.nn_evals as f64 / (c.moves as f64 * cfg.selfplay.search.params.simulations.max(1) as f64)
+            c.nn_evals as f64 / (c.moves as f64 * cfg.selfplay.search.params.simulations.max(1) as f64),
+            100.0 * c.cache_hits as f64 / (c.cache_hits + c.nn_evals).max(1) as f64,
         );
     }
     println!(

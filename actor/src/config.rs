@@ -84,6 +84,11 @@ pub struct RunArgs {
     /// network evaluations; the new root gets fresh noise.
     #[arg(long)]
     pub reuse_tree: bool,
+    /// Network answers each self-play worker keeps for positions met again
+    /// (transpositions, the same subtree at the next move, common openings): two
+    /// generations of this many; 0 turns the cache off.
+    #[arg(long, default_value_t = 0)]
+    pub eval_cache: usize,
     /// Play with uniform priors only, never loading a model (no ONNX Runtime needed).
     #[arg(long)]
     pub no_model: bool,
@@ -235,6 +240,7 @@ impl RunArgs {
             )? / threads as f64,
             bootstrap_positions: self.bootstrap_positions.unwrap_or(d.selfplay.bootstrap_positions),
             reuse_tree: self.reuse_tree,
+            eval_cache: check("eval-cache", self.eval_cache, 0, 10_000_000, "between 0 and 10000000")?,
         };
         let gating = match self.gating.as_str() {
             "gated" => crate::eval::evaluator::GatingMode::Gated,

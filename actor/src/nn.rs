@@ -503,6 +503,12 @@ impl<G: Game> Evaluator<G> for NnEvaluator {
     fn model_version(&self) -> Option<i64> {
         Some(self.0.info.step)
     }
+
+    /// The step and the precision: the fp32 and int8 files of one step answer alike,
+    /// but not exactly.
+    fn cache_identity(&self) -> Option<i64> {
+        Some(self.0.info.step.wrapping_mul(2) + i64::from(self.0.info.precision == "int8"))
+    }
 }
 
 /// A file's identity, to notice a replaced `latest.onnx` cheaply.

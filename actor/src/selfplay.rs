@@ -75,6 +75,9 @@ pub struct SelfPlayConfig {
     /// Keep the subtree of the played move for the next move's search (PUCT; the other
     /// searches start afresh), so its visits need no new evaluations.
     pub reuse_tree: bool,
+    /// Network answers kept per worker for positions met again (two generations of
+    /// this many; 0 = no cache).
+    pub eval_cache: usize,
 }
 
 /// How long to pause so that `produced` positions since `elapsed` stay within `rate`
@@ -245,7 +248,8 @@ pub fn run_worker<G: Game>(
             .collect(),
     );
     let capacity = (games.0.len() as u64) * cfg.search.params.leaves_per_game.max(1) as u64;
-    let mut driver = Driver::new();
+    let mut driver = Driver::with_cache(cfg.eval_cache);
+    let mut hits_told = 0u64;
     // A failed batch must not stop training: it is completed with uniform priors.
     driver.uniform_on_error = true;
     let started = Instant::now();
@@ -285,6 +289,10 @@ pub fn run_worker<G: Game>(
         let evaluated = driver.step(&mut games, evaluator.as_mut(), &mut rng, &mut steps)?;
         (time.select, time.encode, time.inference, time.complete) =
             (steps.select, steps.encode, steps.inference, steps.complete);
+        if let Some(c) = &driver.cache {
+            telemetry.cache_hits.fetch_add(c.hits - hits_told, Relaxed);
+            hits_told = c.hits;
+        }
         if evaluated > 0 {
             telemetry.nn_evals.fetch_add(evaluated as u64, Relaxed);
             telemetry.batches.fetch_add(1, Relaxed);
@@ -355,6 +363,7 @@ mod tests {
             random_opening_plies: 0,
             bootstrap_positions: 0,
             reuse_tree: false,
+            eval_cache: 0,
             intra_threads: 1,
             model_poll: Duration::from_millis(100),
             max_games: Some(max_games),

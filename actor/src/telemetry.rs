@@ -44,6 +44,8 @@ pub struct Counters {
     pub simulations: u64,
     /// Moves searched (and played) by self-play.
     pub moves: u64,
+    /// Leaves answered from the evaluation cache instead of the network.
+    pub cache_hits: u64,
     /// Positions the evaluator scored, in how many calls, and the most those calls
     /// could have held.
     pub nn_evals: u64,
@@ -95,6 +97,7 @@ impl Counters {
             positions: self.positions.saturating_sub(earlier.positions),
             simulations: self.simulations.saturating_sub(earlier.simulations),
             moves: self.moves.saturating_sub(earlier.moves),
+            cache_hits: self.cache_hits.saturating_sub(earlier.cache_hits),
             nn_evals: self.nn_evals.saturating_sub(earlier.nn_evals),
             batches: self.batches.saturating_sub(earlier.batches),
             batch_capacity: self.batch_capacity.saturating_sub(earlier.batch_capacity),
@@ -154,6 +157,7 @@ pub struct Telemetry {
     positions_written: AtomicU64,
     pub(crate) simulations: AtomicU64,
     pub(crate) moves: AtomicU64,
+    pub(crate) cache_hits: AtomicU64,
     /// Positions evaluated by the evaluator.
     pub(crate) nn_evals: AtomicU64,
     pub(crate) batches: AtomicU64,
@@ -209,6 +213,7 @@ impl Telemetry {
             positions_written: AtomicU64::new(0),
             simulations: AtomicU64::new(0),
             moves: AtomicU64::new(0),
+            cache_hits: AtomicU64::new(0),
             nn_evals: AtomicU64::new(0),
             batches: AtomicU64::new(0),
             batch_capacity: AtomicU64::new(0),
@@ -274,6 +279,7 @@ impl Telemetry {
             positions: self.positions_written.load(Relaxed),
             simulations: self.simulations.load(Relaxed),
             moves: self.moves.load(Relaxed),
+            cache_hits: self.cache_hits.load(Relaxed),
             nn_evals: self.nn_evals.load(Relaxed),
             batches: self.batches.load(Relaxed),
             batch_capacity: self.batch_capacity.load(Relaxed),

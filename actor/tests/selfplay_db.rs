@@ -28,6 +28,7 @@ fn cfg(max_games: u64) -> SelfPlayConfig {
         random_opening_plies: 0,
         bootstrap_positions: 0,
         reuse_tree: false,
+        eval_cache: 0,
         intra_threads: 1,
         model_poll: Duration::from_millis(50),
         max_games: Some(max_games),

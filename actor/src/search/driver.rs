@@ -4,12 +4,15 @@
 //! [`Driver::step`] in its own loop (model swaps, pacing, moves between steps);
 //! everything else calls [`run_search`] (one position) or [`search_many`].
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use engine_core::Game;
 use rand::RngCore;
 
-use super::{check_output, Evaluator, PendingLeaf, Search, SearchConfig, SearchError, SearchResult, UniformEvaluator};
+use super::{
+    check_output, EvalOutput, Evaluator, PendingLeaf, Search, SearchConfig, SearchError, SearchResult, UniformEvaluator,
+};
 
 /// Searches a driver can step: indexed, some slots possibly empty (finished games).
 pub trait SearchSet<G: Game> {
@@ -50,6 +53,62 @@ pub fn lap(clock: &mut Instant) -> u64 {
     ns
 }
 
+/// Network answers of recently evaluated observations, so a position met again (a
+/// transposition in one tree, the same subtree searched again at the next move, the
+/// same opening in another game) is not evaluated again. Keyed by a 64-bit hash of the
+/// observation; two generations of at most `capacity` entries each (when the newer is
+/// full it becomes the older and the older is dropped), all cleared when the
+/// evaluator's [`Evaluator::cache_identity`] changes (a new model).
+pub struct EvalCache {
+    capacity: usize,
+    identity: Option<i64>,
+    newer: HashMap<u64, Box<[f32]>>,
+    older: HashMap<u64, Box<[f32]>>,
+    /// Leaves answered from the cache (or by an equal leaf of the same batch), in all.
+    pub hits: u64,
+}
+
+impl EvalCache {
+    pub fn new(capacity: usize) -> EvalCache {
+        EvalCache { capacity: capacity.max(1), identity: None, newer: HashMap::new(), older: HashMap::new(), hits: 0 }
+    }
+
+    fn get(&self, key: u64) -> Option<&[f32]> {
+        self.newer.get(&key).or_else(|| self.older.get(&key)).map(|b| &b[..])
+    }
+
+    fn insert(&mut self, key: u64, answer: Box<[f32]>) {
+        if self.newer.len() >= self.capacity {
+            self.older = std::mem::take(&mut self.newer);
+        }
+        self.newer.insert(key, answer);
+    }
+
+    /// Entries held now.
+    pub fn len(&self) -> usize {
+        self.newer.len() + self.older.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A 64-bit hash of an observation's bits (FNV-1a over 32-bit words, then a final
+/// avalanche): the cache key. A false match needs two of the cache's ~10⁵ positions to
+/// collide in 64 bits.
+fn obs_hash(obs: &[f32]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for x in obs {
+        h = (h ^ u64::from(x.to_bits())).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
 /// Gathers, evaluates and completes leaves of many searches, one batch per step. Keeps
 /// its buffers between steps, so a step allocates nothing once warm.
 pub struct Driver<G: Game> {
@@ -60,6 +119,22 @@ pub struct Driver<G: Game> {
     /// On an evaluator error, log it and complete the batch with uniform priors and
     /// value 0 instead of failing (self-play: one bad batch must not stop training).
     pub uniform_on_error: bool,
+    /// Answers of recent positions, for evaluators that can be cached (`None`: off).
+    pub cache: Option<EvalCache>,
+    /// Per leaf of the batch: where its answer comes from (see `step`).
+    sources: Vec<Source>,
+    keys: Vec<u64>,
+    miss_obs: Vec<f32>,
+    miss_states: Vec<G>,
+}
+
+/// Where a leaf's answer comes from in a cached step.
+#[derive(Clone, Copy)]
+enum Source {
+    /// The network: row `k` of its output.
+    Network(usize),
+    /// The cache (copied into the batch's answer when the step began).
+    Cached,
 }
 
 impl<G: Game> Default for Driver<G> {
@@ -76,12 +151,25 @@ impl<G: Game> Driver<G> {
             states: Vec::new(),
             obs: Vec::new(),
             uniform_on_error: false,
+            cache: None,
+            sources: Vec::new(),
+            keys: Vec::new(),
+            miss_obs: Vec::new(),
+            miss_states: Vec::new(),
         }
     }
 
+    /// A driver that caches network answers (see [`EvalCache`]); `capacity` 0: none.
+    pub fn with_cache(capacity: usize) -> Driver<G> {
+        let mut d = Driver::new();
+        d.cache = (capacity > 0).then(|| EvalCache::new(capacity));
+        d
+    }
+
     /// One step: gather from every unfinished search, one evaluator call for all the
-    /// leaves, complete each. Returns the number of leaves evaluated (0 when no search
-    /// needed the network: finished, or only terminal leaves this time).
+    /// leaves, complete each. Returns the number of leaves the evaluator scored (0 when
+    /// no search needed the network: finished, only terminal leaves this time, or every
+    /// leaf answered from the cache).
     pub fn step<S: SearchSet<G> + ?Sized>(
         &mut self,
         searches: &mut S,
@@ -90,7 +178,7 @@ impl<G: Game> Driver<G> {
         times: &mut StepTimes,
     ) -> Result<usize, SearchError> {
         let spec = G::spec();
-        let (a, obs_len) = (spec.num_actions, spec.obs_len());
+        let obs_len = spec.obs_len();
         let mut clock = Instant::now();
         for i in 0..searches.slots() {
             let Some(s) = searches.search_mut(i) else { continue };
@@ -115,7 +203,36 @@ impl<G: Game> Driver<G> {
         }
         times.encode += lap(&mut clock);
         let n = self.states.len();
-        let out = evaluator.evaluate(&self.states, &self.obs).and_then(|o| check_output::<G>(&o, n).map(|_| o));
+        let identity = evaluator.cache_identity();
+        let out = match (&mut self.cache, identity) {
+            (Some(cache), Some(id)) => {
+                let out = Self::evaluate_cached(
+                    cache,
+                    id,
+                    evaluator,
+                    &self.states,
+                    &self.obs,
+                    &mut self.sources,
+                    &mut self.keys,
+                    &mut self.miss_obs,
+                    &mut self.miss_states,
+                    self.uniform_on_error,
+                );
+                times.inference += lap(&mut clock);
+                match out {
+                    Ok((o, evaluated)) => {
+                        self.complete_all(searches, &o, rng);
+                        times.complete += lap(&mut clock);
+                        return Ok(evaluated);
+                    }
+                    Err(e) => {
+                        self.leaves.clear();
+                        return Err(e);
+                    }
+                }
+            }
+            _ => evaluator.evaluate(&self.states, &self.obs).and_then(|o| check_output::<G>(&o, n).map(|_| o)),
+        };
         times.inference += lap(&mut clock);
         let out = match out {
             Ok(o) => o,
@@ -130,14 +247,100 @@ impl<G: Game> Driver<G> {
                 return Err(e);
             }
         };
-        for (k, (i, leaf)) in self.leaves.drain(..).enumerate() {
-            let s = searches.search_mut(i).expect("a leaf's search stays in its slot");
-            s.complete(leaf, &out.logits[k * a..(k + 1) * a], out.values[k], rng);
-        }
+        self.complete_all(searches, &out, rng);
         times.complete += lap(&mut clock);
         Ok(n)
     }
 
+    /// Completes every gathered leaf with its row of `out`.
+    fn complete_all<S: SearchSet<G> + ?Sized>(&mut self, searches: &mut S, out: &EvalOutput, rng: &mut dyn RngCore) {
+        let a = G::spec().num_actions;
+        for (k, (i, leaf)) in self.leaves.drain(..).enumerate() {
+            let s = searches.search_mut(i).expect("a leaf's search stays in its slot");
+            s.complete(leaf, &out.logits[k * a..(k + 1) * a], out.values[k], rng);
+        }
+    }
+
+    /// The batch's answers with the cache: leaves whose observation is cached (or equal
+    /// to an earlier leaf of this batch) are not sent to the evaluator; the others are,
+    /// in one call, and their answers are cached. Returns the answers for every leaf
+    /// and how many the evaluator scored. A failed call falls back to uniform priors
+    /// (not cached) when `uniform_on_error`.
+    #[allow(clippy::too_many_arguments)]
+    fn evaluate_cached(
+        cache: &mut EvalCache,
+        identity: i64,
+        evaluator: &mut dyn Evaluator<G>,
+        states: &[G],
+        obs: &[f32],
+        sources: &mut Vec<Source>,
+        keys: &mut Vec<u64>,
+        miss_obs: &mut Vec<f32>,
+        miss_states: &mut Vec<G>,
+        uniform_on_error: bool,
+    ) -> Result<(EvalOutput, usize), SearchError> {
+        let spec = G::spec();
+        let (a, obs_len, n) = (spec.num_actions, spec.obs_len(), states.len());
+        if cache.identity != Some(identity) {
+            cache.newer.clear();
+            cache.older.clear();
+            cache.identity = Some(identity);
+        }
+        let mut answer = EvalOutput { logits: vec![0.0; n * a], values: vec![0.0; n] };
+        sources.clear();
+        keys.clear();
+        miss_obs.clear();
+        miss_states.clear();
+        // Leaves of this batch already sent, by key: an equal leaf reuses that row.
+        let mut first: HashMap<u64, usize> = HashMap::new();
+        for (k, chunk) in obs.chunks(obs_len).enumerate() {
+            let key = obs_hash(chunk);
+            keys.push(key);
+            if let Some(hit) = cache.get(key) {
+                answer.logits[k * a..(k + 1) * a].copy_from_slice(&hit[..a]);
+                answer.values[k] = hit[a];
+                sources.push(Source::Cached);
+                cache.hits += 1;
+            } else if let Some(&row) = first.get(&key) {
+                sources.push(Source::Network(row));
+                cache.hits += 1;
+            } else {
+                let row = miss_states.len();
+                first.insert(key, row);
+                miss_obs.extend_from_slice(chunk);
+                miss_states.push(states[k].clone());
+                sources.push(Source::Network(row));
+            }
+        }
+        let m = miss_states.len();
+        if m == 0 {
+            return Ok((answer, 0));
+        }
+        let (out, fresh) =
+            match evaluator.evaluate(miss_states, miss_obs).and_then(|o| check_output::<G>(&o, m).map(|_| o)) {
+                Ok(o) => (o, true),
+                Err(e) if uniform_on_error => {
+                    tracing::error!("evaluation failed, using uniform priors for this batch: {e}");
+                    (UniformEvaluator.evaluate(miss_states, miss_obs)?, false)
+                }
+                Err(e) => return Err(e),
+            };
+        for (k, src) in sources.iter().enumerate() {
+            if let Source::Network(row) = *src {
+                answer.logits[k * a..(k + 1) * a].copy_from_slice(&out.logits[row * a..(row + 1) * a]);
+                answer.values[k] = out.values[row];
+            }
+        }
+        if fresh {
+            for (key, &row) in &first {
+                let mut entry = Vec::with_capacity(a + 1);
+                entry.extend_from_slice(&out.logits[row * a..(row + 1) * a]);
+                entry.push(out.values[row]);
+                cache.insert(*key, entry.into_boxed_slice());
+            }
+        }
+        Ok((answer, m))
+    }
     /// Steps until every search in `searches` is finished.
     pub fn run<S: SearchSet<G> + ?Sized>(
         &mut self,
@@ -279,5 +482,93 @@ mod tests {
         let n = Driver::new().step(&mut searches[..], &mut UniformEvaluator, &mut rng, &mut times).unwrap();
         assert!((1..=4).contains(&n), "{n}");
         assert!(times.select > 0 && times.complete > 0);
+    }
+
+    /// Answers that differ per position (a function of the observation only, like a
+    /// network), counting the positions it is asked for; `identity` is its model.
+    struct ObsNet {
+        positions: usize,
+        identity: i64,
+        fail: bool,
+    }
+
+    impl Evaluator<TicTacToe> for ObsNet {
+        fn evaluate(&mut self, states: &[TicTacToe], obs: &[f32]) -> Result<crate::search::EvalOutput, SearchError> {
+            if self.fail {
+                return Err(SearchError::Evaluator("broken".into()));
+            }
+            self.positions += states.len();
+            let mut out = crate::search::EvalOutput::default();
+            for o in obs.chunks(18) {
+                out.logits.extend((0..9).map(|i| o[i] - 2.0 * o[9 + i] + 0.1 * (i as f32) * self.identity as f32));
+                let v: f32 = o.iter().enumerate().map(|(i, x)| x * ((i * 7 % 5) as f32 - 2.0)).sum();
+                out.values.push((0.3 * v).tanh());
+            }
+            Ok(out)
+        }
+
+        fn cache_identity(&self) -> Option<i64> {
+            Some(self.identity)
+        }
+    }
+
+    #[test]
+    fn the_cache_answers_positions_met_again_and_changes_no_result() {
+        let roots: Vec<TicTacToe> =
+            [&[][..], &[4], &[0, 4], &[4, 0]].iter().map(|m| TicTacToe::from_actions(m).unwrap()).collect();
+        let run = |driver: &mut Driver<TicTacToe>, net: &mut ObsNet| {
+            let mut searches: Vec<Box<dyn Search<TicTacToe>>> =
+                roots.iter().map(|r| config(300, 4).start(*r).unwrap()).collect();
+            let mut rng = StdRng::seed_from_u64(9);
+            driver.run(&mut searches[..], net, &mut rng).unwrap();
+            searches.iter().map(|s| s.result()).collect::<Vec<_>>()
+        };
+        let mut plain = ObsNet { positions: 0, identity: 1, fail: false };
+        let want = run(&mut Driver::new(), &mut plain);
+        let mut cached = ObsNet { positions: 0, identity: 1, fail: false };
+        let mut driver = Driver::with_cache(100_000);
+        let got = run(&mut driver, &mut cached);
+        for (a, b) in want.iter().zip(&got) {
+            assert_eq!((&a.visits, a.root_value), (&b.visits, b.root_value));
+        }
+        // TicTacToe trees of 300 simulations are full of transpositions.
+        let hits = driver.cache.as_ref().unwrap().hits;
+        assert!(cached.positions < plain.positions, "{} vs {}", cached.positions, plain.positions);
+        assert_eq!(cached.positions as u64 + hits, plain.positions as u64);
+        // Run again: everything is cached now.
+        let again = run(&mut driver, &mut cached);
+        assert_eq!(again[0].visits, want[0].visits);
+        assert_eq!(cached.positions as u64 + driver.cache.as_ref().unwrap().hits, 2 * plain.positions as u64);
+
+        // Another model: the cache is emptied, not served (its answers differ).
+        let mut other = ObsNet { positions: 0, identity: 2, fail: false };
+        run(&mut driver, &mut other);
+        assert!(other.positions > 0);
+        let mut fresh_other = ObsNet { positions: 0, identity: 2, fail: false };
+        let want_other = run(&mut Driver::new(), &mut fresh_other);
+        let mut check = ObsNet { positions: 0, identity: 2, fail: false };
+        assert_eq!(run(&mut driver, &mut check)[1].visits, want_other[1].visits);
+
+        // A small cache keeps working as it turns over.
+        let mut small = Driver::with_cache(16);
+        let mut net = ObsNet { positions: 0, identity: 1, fail: false };
+        let got = run(&mut small, &mut net);
+        assert_eq!(got[2].visits, want[2].visits);
+        assert!(small.cache.as_ref().unwrap().len() <= 32);
+    }
+
+    #[test]
+    fn a_failed_batch_with_the_cache_falls_back_to_uniform_and_caches_nothing() {
+        let mut searches = [config(10, 2).start(TicTacToe::initial()).unwrap()];
+        let mut driver = Driver::with_cache(1000);
+        let mut rng = StdRng::seed_from_u64(2);
+        let mut broken = ObsNet { positions: 0, identity: 1, fail: true };
+        let e = driver.run(&mut searches[..], &mut broken, &mut rng).unwrap_err();
+        assert!(e.to_string().contains("broken"), "{e}");
+        let mut searches = [config(10, 2).start(TicTacToe::initial()).unwrap()];
+        driver.uniform_on_error = true;
+        driver.run(&mut searches[..], &mut broken, &mut rng).unwrap();
+        assert_eq!(searches[0].simulations_done(), 10);
+        assert!(driver.cache.as_ref().unwrap().is_empty());
     }
 }

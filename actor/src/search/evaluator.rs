@@ -26,6 +26,14 @@ pub trait Evaluator<G: Game> {
     fn model_version(&self) -> Option<i64> {
         None
     }
+
+    /// For an evaluator whose answer depends only on the observation (a network), an
+    /// identity of what answers: equal identities give equal answers, so they may be
+    /// cached ([`EvalCache`](super::driver::EvalCache)). `None` (the default): not
+    /// cacheable (random rollouts).
+    fn cache_identity(&self) -> Option<i64> {
+        None
+    }
 }
 
 /// Uniform prior, value 0: the evaluator used before any model exists.
