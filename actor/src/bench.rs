@@ -192,6 +192,7 @@ pub fn measure_selfplay(
         sp.seed = sp.seed.wrapping_add(i as u64 * 0x9E37_79B9);
         let watcher = ModelWatcher::new(&models_dir, spec, sp.intra_threads, sp.model_poll)
             .with_device(device)
+            .with_tuning(cfg.onnx.session().tuning)
             .with_precision(precision);
         let (tx, t, stop, kind) = (tx.clone(), telemetry.clone(), stop.clone(), cfg.game);
         workers.push(std::thread::spawn(
@@ -261,7 +262,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let spec = kind.spec();
     let sp = &cfg.selfplay;
     let batch = sp.games_in_flight * sp.search.params.leaves_per_game.max(1) as usize;
-    let settings = SessionSettings { intra_threads: sp.intra_threads, device };
+    let settings = SessionSettings { intra_threads: sp.intra_threads, ..cfg.onnx.session() };
     let probe = NnModel::load_with(&args.model, spec, settings).with_context(|| format!("{}", args.model.display()))?;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let step = probe.info.step;
@@ -275,10 +276,11 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     println!("actor bench: {} {} (step {step}), ONNX Runtime {}", kind, args.model.display(), lib.display());
     drop(probe);
     println!(
-        "settings: {} search, {} worker thread(s) × {} intra-op thread(s) on {device}, {} games in flight × {} leaves = batch {batch}, {} simulations/move, cap {} positions/s; {cores} cores, load average {}",
+        "settings: {} search, {} worker thread(s) × {} intra-op thread(s) on {device} ({:?}), {} games in flight × {} leaves = batch {batch}, {} simulations/move, cap {} positions/s, reuse tree {}, eval cache {}; {cores} cores, load average {}",
         sp.search.algorithm.label(),
         cfg.threads,
         sp.intra_threads,
+        settings.tuning,
         sp.games_in_flight,
         sp.search.params.leaves_per_game,
         sp.search.params.simulations,
@@ -287,6 +289,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         } else {
             "none".into()
         },
+        sp.reuse_tree,
+        sp.eval_cache,
         load_average()
     );
 

@@ -167,6 +167,7 @@ fn run_actor(args: &RunArgs, selfplay_on: bool, server_on: bool) -> Result<()> {
                 // Gated: self-play plays the model that won its way in (the evaluator promotes).
                 let w = ModelWatcher::new(&models_dir, spec, sp.intra_threads, sp.model_poll)
                     .with_device(cfg.onnx.device)
+                    .with_tuning(cfg.onnx.session().tuning)
                     .with_precision(cfg.precision)
                     .watching(cfg.gating.played_model());
                 ModelSource::Watch(w)

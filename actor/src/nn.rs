@@ -133,11 +133,51 @@ pub struct SessionSettings {
     /// ONNX Runtime intra-op threads.
     pub intra_threads: usize,
     pub device: Device,
+    pub tuning: SessionTuning,
 }
 
 impl SessionSettings {
     pub fn cpu(intra_threads: usize) -> SessionSettings {
-        SessionSettings { intra_threads, device: Device::Cpu }
+        SessionSettings { intra_threads, device: Device::Cpu, tuning: SessionTuning::default() }
+    }
+}
+
+/// ONNX Runtime session options that `actor bench` compares (docs/BENCHMARKS.md); the
+/// defaults are the ones kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionTuning {
+    /// Graph optimisation level.
+    pub opt_level: OptLevel,
+    /// The CPU provider's memory arena (buffers reused between runs).
+    pub cpu_arena: bool,
+    /// Intra-op worker threads spin while waiting for work (only with more than one).
+    pub spinning: bool,
+}
+
+impl Default for SessionTuning {
+    fn default() -> Self {
+        SessionTuning { opt_level: OptLevel::All, cpu_arena: true, spinning: true }
+    }
+}
+
+/// ONNX Runtime's graph optimisation levels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OptLevel {
+    Disable,
+    Basic,
+    Extended,
+    All,
+}
+
+impl OptLevel {
+    fn ort(self) -> ort::session::builder::GraphOptimizationLevel {
+        use ort::session::builder::GraphOptimizationLevel as L;
+        match self {
+            OptLevel::Disable => L::Disable,
+            OptLevel::Basic => L::Level1,
+            OptLevel::Extended => L::Level2,
+            OptLevel::All => L::All,
+        }
     }
 }
 
@@ -155,6 +195,15 @@ pub struct OnnxArgs {
     /// onnxruntime-gpu library).
     #[arg(long, default_value = "cpu")]
     pub device: Device,
+    /// ONNX Runtime graph optimisation level.
+    #[arg(long, value_enum, default_value = "all")]
+    pub ort_opt_level: OptLevel,
+    /// The CPU provider's memory arena.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub ort_cpu_arena: bool,
+    /// Intra-op threads spin while waiting (matters with --intra-threads above 1).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub ort_spinning: bool,
 }
 
 impl OnnxArgs {
@@ -166,7 +215,15 @@ impl OnnxArgs {
 
     /// Session settings for models these flags load.
     pub fn session(&self) -> SessionSettings {
-        SessionSettings { intra_threads: self.intra_threads, device: self.device }
+        SessionSettings {
+            intra_threads: self.intra_threads,
+            device: self.device,
+            tuning: SessionTuning {
+                opt_level: self.ort_opt_level,
+                cpu_arena: self.ort_cpu_arena,
+                spinning: self.ort_spinning,
+            },
+        }
     }
 
     /// Loads ONNX Runtime (and checks the device) before any model is loaded.
@@ -375,12 +432,21 @@ impl NnModel {
         let load_err = |reason: String| NnError::Load { path: path.to_path_buf(), reason };
         let builder = Session::builder(env)
             .map_err(|e| load_err(e.to_string()))?
-            .with_optimization_level(ort::session::builder::GraphOptimizationLevel::All)
+            .with_optimization_level(settings.tuning.opt_level.ort())
             .map_err(|e| load_err(e.to_string()))?
             .with_intra_threads(settings.intra_threads.max(1))
             .map_err(|e| load_err(e.to_string()))?
             .with_inter_threads(1)
+            .map_err(|e| load_err(e.to_string()))?
+            .with_intra_op_spinning(settings.tuning.spinning)
             .map_err(|e| load_err(e.to_string()))?;
+        let builder = if settings.device == Device::Cpu && !settings.tuning.cpu_arena {
+            builder
+                .with_execution_providers([ort::ep::CPU::default().with_arena_allocator(false).build()])
+                .map_err(|e| load_err(e.to_string()))?
+        } else {
+            builder
+        };
         let session =
             with_device(builder, settings.device)?.commit_from_memory(&bytes).map_err(|e| load_err(e.to_string()))?;
 
@@ -601,6 +667,12 @@ impl ModelWatcher {
             said_fallback: None,
             current: None,
         }
+    }
+
+    /// Loads with these ONNX Runtime session options.
+    pub fn with_tuning(mut self, tuning: SessionTuning) -> ModelWatcher {
+        self.settings.tuning = tuning;
+        self
     }
 
     /// Plays the int8 file beside the watched one when `precision` asks for it.

@@ -112,7 +112,7 @@ impl ModelSource {
                 tracing::info!(
                     worker,
                     version = info.step,
-                    "loaded the fp32 model {} rather than int8: {reason}",
+                    "loaded model {} (fp32, not int8: {reason})",
                     info.path.display()
                 );
                 telemetry.model_loaded(info.step, &info.precision);

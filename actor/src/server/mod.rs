@@ -135,7 +135,7 @@ impl AppState {
             WatchEvent::Fallback { info, reason } => {
                 tracing::info!(
                     version = info.step,
-                    "server loaded the fp32 model {} rather than int8: {reason}",
+                    "server loaded model {} (fp32, not int8: {reason})",
                     info.path.display()
                 );
                 self.telemetry.model_loaded(info.step, &info.precision);
