@@ -86,8 +86,9 @@ pub struct RunArgs {
     pub reuse_tree: bool,
     /// Network answers each self-play worker keeps for positions met again
     /// (transpositions, the same subtree at the next move, common openings): two
-    /// generations of this many; 0 turns the cache off.
-    #[arg(long, default_value_t = 0)]
+    /// generations of this many; 0 turns the cache off. The search gets exactly the
+    /// answers the network would give, so only the speed changes.
+    #[arg(long, default_value_t = 65_536)]
     pub eval_cache: usize,
     /// Play with uniform priors only, never loading a model (no ONNX Runtime needed).
     #[arg(long)]
