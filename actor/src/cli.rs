@@ -41,7 +41,7 @@ pub enum Command {
     Arena(crate::eval::commands::ArenaArgs),
     /// Round robin among the snapshots of a folder and baselines: cross-table and maximum-likelihood ratings.
     Tournament(crate::eval::commands::TournamentArgs),
-    /// Measure a model's raw ONNX Runtime speed, then self-play with it, and compare.
+    /// Measure a model's raw ONNX Runtime speed, then self-play with it, and compare; with `--precision auto` (the default) also its `.int8.onnx` file beside it, side by side.
     Bench(crate::bench::BenchArgs),
     /// Error rates of a model against perfect play (TicTacToe: all positions; Connect4: the solver-labelled sets), raw network and full search.
     Accuracy(crate::eval::commands::AccuracyArgs),
