@@ -59,18 +59,34 @@ pub fn lap(clock: &mut Instant) -> u64 {
 /// observation; two generations of at most `capacity` entries each (when the newer is
 /// full it becomes the older and the older is dropped), all cleared when the
 /// evaluator's [`Evaluator::cache_identity`] changes (a new model).
-pub struct EvalCache {
+pub struct EvalCache<G> {
     capacity: usize,
     identity: Option<i64>,
     newer: HashMap<u64, Box<[f32]>>,
     older: HashMap<u64, Box<[f32]>>,
     /// Leaves answered from the cache (or by an equal leaf of the same batch), in all.
     pub hits: u64,
+    // Scratch of one batch, reused: each leaf's row of the network's answer (`None`:
+    // answered from the cache), the rows by key, and the leaves sent.
+    rows: Vec<Option<usize>>,
+    sent: HashMap<u64, usize>,
+    miss_obs: Vec<f32>,
+    miss_states: Vec<G>,
 }
 
-impl EvalCache {
-    pub fn new(capacity: usize) -> EvalCache {
-        EvalCache { capacity: capacity.max(1), identity: None, newer: HashMap::new(), older: HashMap::new(), hits: 0 }
+impl<G: Game> EvalCache<G> {
+    pub fn new(capacity: usize) -> EvalCache<G> {
+        EvalCache {
+            capacity: capacity.max(1),
+            identity: None,
+            newer: HashMap::new(),
+            older: HashMap::new(),
+            hits: 0,
+            rows: Vec::new(),
+            sent: HashMap::new(),
+            miss_obs: Vec::new(),
+            miss_states: Vec::new(),
+        }
     }
 
     fn get(&self, key: u64) -> Option<&[f32]> {
@@ -91,6 +107,92 @@ impl EvalCache {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The batch's answers: leaves whose observation is cached (or equal to an earlier
+    /// leaf of this batch) are not sent to the evaluator; the others are, in one call,
+    /// and their answers are cached (not a uniform fall-back's). Returns the answers
+    /// for every leaf and how many the evaluator scored.
+    fn evaluate(
+        &mut self,
+        identity: i64,
+        evaluator: &mut dyn Evaluator<G>,
+        states: &[G],
+        obs: &[f32],
+        uniform_on_error: bool,
+    ) -> Result<(EvalOutput, usize), SearchError> {
+        let spec = G::spec();
+        let (a, obs_len, n) = (spec.num_actions, spec.obs_len(), states.len());
+        if self.identity != Some(identity) {
+            self.newer.clear();
+            self.older.clear();
+            self.identity = Some(identity);
+        }
+        let mut answer = EvalOutput { logits: vec![0.0; n * a], values: vec![0.0; n] };
+        self.rows.clear();
+        self.sent.clear();
+        self.miss_obs.clear();
+        self.miss_states.clear();
+        for (k, chunk) in obs.chunks(obs_len).enumerate() {
+            let key = obs_hash(chunk);
+            if let Some(hit) = self.get(key) {
+                answer.logits[k * a..(k + 1) * a].copy_from_slice(&hit[..a]);
+                answer.values[k] = hit[a];
+                self.rows.push(None);
+                self.hits += 1;
+            } else if let Some(&row) = self.sent.get(&key) {
+                self.rows.push(Some(row));
+                self.hits += 1;
+            } else {
+                let row = self.miss_states.len();
+                self.sent.insert(key, row);
+                self.miss_obs.extend_from_slice(chunk);
+                self.miss_states.push(states[k].clone());
+                self.rows.push(Some(row));
+            }
+        }
+        let m = self.miss_states.len();
+        if m == 0 {
+            return Ok((answer, 0));
+        }
+        let (out, fresh) = evaluate_or_uniform(evaluator, &self.miss_states, &self.miss_obs, uniform_on_error)?;
+        for (k, row) in self.rows.iter().enumerate() {
+            if let Some(row) = *row {
+                answer.logits[k * a..(k + 1) * a].copy_from_slice(&out.logits[row * a..(row + 1) * a]);
+                answer.values[k] = out.values[row];
+            }
+        }
+        if fresh {
+            let sent = std::mem::take(&mut self.sent);
+            for (&key, &row) in &sent {
+                let mut entry = Vec::with_capacity(a + 1);
+                entry.extend_from_slice(&out.logits[row * a..(row + 1) * a]);
+                entry.push(out.values[row]);
+                self.insert(key, entry.into_boxed_slice());
+            }
+            self.sent = sent;
+        }
+        Ok((answer, m))
+    }
+}
+
+/// The evaluator's answer for `states`, checked; on an error with `uniform_on_error`,
+/// logged and replaced by uniform priors and value 0, so every pending leaf can still
+/// be completed and the trees stay consistent. The flag says whether it is the
+/// evaluator's own answer.
+fn evaluate_or_uniform<G: Game>(
+    evaluator: &mut dyn Evaluator<G>,
+    states: &[G],
+    obs: &[f32],
+    uniform_on_error: bool,
+) -> Result<(EvalOutput, bool), SearchError> {
+    match evaluator.evaluate(states, obs).and_then(|o| check_output::<G>(&o, states.len()).map(|_| o)) {
+        Ok(o) => Ok((o, true)),
+        Err(e) if uniform_on_error => {
+            tracing::error!("evaluation failed, using uniform priors for this batch: {e}");
+            Ok((UniformEvaluator.evaluate(states, obs)?, false))
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -120,21 +222,7 @@ pub struct Driver<G: Game> {
     /// value 0 instead of failing (self-play: one bad batch must not stop training).
     pub uniform_on_error: bool,
     /// Answers of recent positions, for evaluators that can be cached (`None`: off).
-    pub cache: Option<EvalCache>,
-    /// Per leaf of the batch: where its answer comes from (see `step`).
-    sources: Vec<Source>,
-    keys: Vec<u64>,
-    miss_obs: Vec<f32>,
-    miss_states: Vec<G>,
-}
-
-/// Where a leaf's answer comes from in a cached step.
-#[derive(Clone, Copy)]
-enum Source {
-    /// The network: row `k` of its output.
-    Network(usize),
-    /// The cache (copied into the batch's answer when the step began).
-    Cached,
+    pub cache: Option<EvalCache<G>>,
 }
 
 impl<G: Game> Default for Driver<G> {
@@ -152,10 +240,6 @@ impl<G: Game> Driver<G> {
             obs: Vec::new(),
             uniform_on_error: false,
             cache: None,
-            sources: Vec::new(),
-            keys: Vec::new(),
-            miss_obs: Vec::new(),
-            miss_states: Vec::new(),
         }
     }
 
@@ -203,144 +287,27 @@ impl<G: Game> Driver<G> {
         }
         times.encode += lap(&mut clock);
         let n = self.states.len();
-        let identity = evaluator.cache_identity();
-        let out = match (&mut self.cache, identity) {
-            (Some(cache), Some(id)) => {
-                let out = Self::evaluate_cached(
-                    cache,
-                    id,
-                    evaluator,
-                    &self.states,
-                    &self.obs,
-                    &mut self.sources,
-                    &mut self.keys,
-                    &mut self.miss_obs,
-                    &mut self.miss_states,
-                    self.uniform_on_error,
-                );
-                times.inference += lap(&mut clock);
-                match out {
-                    Ok((o, evaluated)) => {
-                        self.complete_all(searches, &o, rng);
-                        times.complete += lap(&mut clock);
-                        return Ok(evaluated);
-                    }
-                    Err(e) => {
-                        self.leaves.clear();
-                        return Err(e);
-                    }
-                }
-            }
-            _ => evaluator.evaluate(&self.states, &self.obs).and_then(|o| check_output::<G>(&o, n).map(|_| o)),
+        let out = match (&mut self.cache, evaluator.cache_identity()) {
+            (Some(cache), Some(id)) => cache.evaluate(id, evaluator, &self.states, &self.obs, self.uniform_on_error),
+            _ => evaluate_or_uniform(evaluator, &self.states, &self.obs, self.uniform_on_error).map(|(o, _)| (o, n)),
         };
         times.inference += lap(&mut clock);
-        let out = match out {
+        let (out, evaluated) = match out {
             Ok(o) => o,
-            Err(e) if self.uniform_on_error => {
-                // Keep the trees consistent (every pending leaf is completed) and go on
-                // with priors from nobody.
-                tracing::error!("evaluation failed, using uniform priors for this batch: {e}");
-                UniformEvaluator.evaluate(&self.states, &self.obs)?
-            }
             Err(e) => {
                 self.leaves.clear();
                 return Err(e);
             }
         };
-        self.complete_all(searches, &out, rng);
-        times.complete += lap(&mut clock);
-        Ok(n)
-    }
-
-    /// Completes every gathered leaf with its row of `out`.
-    fn complete_all<S: SearchSet<G> + ?Sized>(&mut self, searches: &mut S, out: &EvalOutput, rng: &mut dyn RngCore) {
-        let a = G::spec().num_actions;
+        let a = spec.num_actions;
         for (k, (i, leaf)) in self.leaves.drain(..).enumerate() {
             let s = searches.search_mut(i).expect("a leaf's search stays in its slot");
             s.complete(leaf, &out.logits[k * a..(k + 1) * a], out.values[k], rng);
         }
+        times.complete += lap(&mut clock);
+        Ok(evaluated)
     }
 
-    /// The batch's answers with the cache: leaves whose observation is cached (or equal
-    /// to an earlier leaf of this batch) are not sent to the evaluator; the others are,
-    /// in one call, and their answers are cached. Returns the answers for every leaf
-    /// and how many the evaluator scored. A failed call falls back to uniform priors
-    /// (not cached) when `uniform_on_error`.
-    #[allow(clippy::too_many_arguments)]
-    fn evaluate_cached(
-        cache: &mut EvalCache,
-        identity: i64,
-        evaluator: &mut dyn Evaluator<G>,
-        states: &[G],
-        obs: &[f32],
-        sources: &mut Vec<Source>,
-        keys: &mut Vec<u64>,
-        miss_obs: &mut Vec<f32>,
-        miss_states: &mut Vec<G>,
-        uniform_on_error: bool,
-    ) -> Result<(EvalOutput, usize), SearchError> {
-        let spec = G::spec();
-        let (a, obs_len, n) = (spec.num_actions, spec.obs_len(), states.len());
-        if cache.identity != Some(identity) {
-            cache.newer.clear();
-            cache.older.clear();
-            cache.identity = Some(identity);
-        }
-        let mut answer = EvalOutput { logits: vec![0.0; n * a], values: vec![0.0; n] };
-        sources.clear();
-        keys.clear();
-        miss_obs.clear();
-        miss_states.clear();
-        // Leaves of this batch already sent, by key: an equal leaf reuses that row.
-        let mut first: HashMap<u64, usize> = HashMap::new();
-        for (k, chunk) in obs.chunks(obs_len).enumerate() {
-            let key = obs_hash(chunk);
-            keys.push(key);
-            if let Some(hit) = cache.get(key) {
-                answer.logits[k * a..(k + 1) * a].copy_from_slice(&hit[..a]);
-                answer.values[k] = hit[a];
-                sources.push(Source::Cached);
-                cache.hits += 1;
-            } else if let Some(&row) = first.get(&key) {
-                sources.push(Source::Network(row));
-                cache.hits += 1;
-            } else {
-                let row = miss_states.len();
-                first.insert(key, row);
-                miss_obs.extend_from_slice(chunk);
-                miss_states.push(states[k].clone());
-                sources.push(Source::Network(row));
-            }
-        }
-        let m = miss_states.len();
-        if m == 0 {
-            return Ok((answer, 0));
-        }
-        let (out, fresh) =
-            match evaluator.evaluate(miss_states, miss_obs).and_then(|o| check_output::<G>(&o, m).map(|_| o)) {
-                Ok(o) => (o, true),
-                Err(e) if uniform_on_error => {
-                    tracing::error!("evaluation failed, using uniform priors for this batch: {e}");
-                    (UniformEvaluator.evaluate(miss_states, miss_obs)?, false)
-                }
-                Err(e) => return Err(e),
-            };
-        for (k, src) in sources.iter().enumerate() {
-            if let Source::Network(row) = *src {
-                answer.logits[k * a..(k + 1) * a].copy_from_slice(&out.logits[row * a..(row + 1) * a]);
-                answer.values[k] = out.values[row];
-            }
-        }
-        if fresh {
-            for (key, &row) in &first {
-                let mut entry = Vec::with_capacity(a + 1);
-                entry.extend_from_slice(&out.logits[row * a..(row + 1) * a]);
-                entry.push(out.values[row]);
-                cache.insert(*key, entry.into_boxed_slice());
-            }
-        }
-        Ok((answer, m))
-    }
     /// Steps until every search in `searches` is finished.
     pub fn run<S: SearchSet<G> + ?Sized>(
         &mut self,

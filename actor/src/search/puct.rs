@@ -448,7 +448,6 @@ impl<G: Game> Search<G> for PuctSearch<G> {
         }
         self.spare = std::mem::replace(&mut self.nodes, out);
         self.root = next;
-        self.in_flight = 0;
         let budget = self.params.simulations.max(1);
         self.reused = self.nodes[0].visits.min(budget - budget / 4);
         self.done = self.reused;
@@ -709,16 +708,7 @@ mod tests {
     fn reset_search_equals_a_new_one() {
         let mut rng = StdRng::seed_from_u64(11);
         let mut s = PuctSearch::new(TicTacToe::initial(), params(30, 4), puct()).unwrap();
-        let mut ev = UniformEvaluator;
-        while !s.is_finished() {
-            let mut leaves = Vec::new();
-            s.gather(&mut leaves);
-            let states: Vec<TicTacToe> = leaves.iter().map(|l| l.state).collect();
-            let out = Evaluator::<TicTacToe>::evaluate(&mut ev, &states, &[]).unwrap();
-            for (i, l) in leaves.into_iter().enumerate() {
-                s.complete(l, &out.logits[i * 9..(i + 1) * 9], out.values[i], &mut rng);
-            }
-        }
+        finish(&mut s, &mut rng);
         let next = pos(&[4]);
         s.reset(next).unwrap();
         let fresh = PuctSearch::new(next, params(30, 4), puct()).unwrap();
