@@ -42,6 +42,8 @@ def test_bad_keys_and_values_are_named(tmp_path):
         build_config("tictactoe", {"learning_rate": 3.0})
     with pytest.raises(ConfigError, match="unknown model 'b99'"):
         build_config("tictactoe", {"model": "b99"})
+    with pytest.raises(ConfigError, match="int8_tie_margin must be in"):
+        build_config("tictactoe", {"int8_tie_margin": -0.1})
     with pytest.raises(ConfigError, match="min_positions"):
         build_config("tictactoe", {"min_positions": 10**9})
     bad = tmp_path / "bad.toml"

@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from .config import ConfigError, known_games, load_toml, parse_set_args
+from .config import ConfigError, TrainConfig, known_games, load_toml, parse_set_args
 
 TRANSFORMER = "transformer"  # model.TRANSFORMER, without importing torch for --help
 
@@ -79,10 +79,30 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("model", help="the fp32 model file (a published .onnx)")
     q.add_argument("--db", required=True, help="a replay.db of the model's game")
     q.add_argument("--out", help="output file (default: MODEL with .int8.onnx)")
-    q.add_argument("--calibration-positions", type=int, default=1024, help="default 1024")
-    q.add_argument("--check-positions", type=int, default=2048, help="default 2048")
-    q.add_argument("--min-agreement", type=float, default=0.97, help="least top-move agreement (default 0.97)")
-    q.add_argument("--max-value-error", type=float, default=0.05, help="largest mean |value difference| (default 0.05)")
+    d = TrainConfig()  # the trainer's own bar, so the command checks what training publishes
+    q.add_argument(
+        "--calibration-positions", type=int, default=d.int8_calibration_positions, help="default %(default)s"
+    )
+    q.add_argument("--check-positions", type=int, default=d.int8_check_positions, help="default %(default)s")
+    q.add_argument(
+        "--min-agreement",
+        type=float,
+        default=d.int8_min_agreement,
+        help="least share of positions where the int8 top move is one the fp32 policy rates within "
+        "--tie-margin of its own top move (default %(default)s)",
+    )
+    q.add_argument(
+        "--tie-margin",
+        type=float,
+        default=d.int8_tie_margin,
+        help="probability margin of a near tie (default %(default)s)",
+    )
+    q.add_argument(
+        "--max-value-error",
+        type=float,
+        default=d.int8_max_value_error,
+        help="largest mean |value difference| (default %(default)s)",
+    )
     q.add_argument("--seed", type=int, default=1, help="seed of the position sampling (default 1)")
     return p
 
@@ -116,14 +136,14 @@ def quantize_command(args: argparse.Namespace) -> int:
         calibration = db.sample(args.calibration_positions, rng, augment=True).obs
         held_out = db.sample(args.check_positions, rng, augment=False).obs
         db.close()
-        int8, check = quantize_checked(fp32, calibration, held_out)
+        int8, check = quantize_checked(fp32, calibration, held_out, args.tie_margin)
     except (ReplayError, QuantizeError) as e:
         log.error("%s", e)
         return 2
     print(f"{src}: {check.describe()} ({check.seconds:.2f} s)")
     if not check.passes(args.min_agreement, args.max_value_error):
         log.error(
-            "not written: needs agreement >= %.2f%% and value difference <= %g",
+            "not written: needs near-top agreement >= %.2f%% and value difference <= %g",
             100 * args.min_agreement,
             args.max_value_error,
         )

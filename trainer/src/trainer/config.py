@@ -69,7 +69,8 @@ class TrainConfig:
     quantize: str = "int8"  # int8: also publish models/latest.int8.onnx (static int8, checked) | off
     int8_calibration_positions: int = 1024  # replay positions that calibrate the int8 activation ranges
     int8_check_positions: int = 2048  # other replay positions the int8 model is compared on
-    int8_min_agreement: float = 0.97  # least share of positions with the fp32 model's top move
+    int8_min_agreement: float = 0.99  # least share of positions where int8's top move is near fp32's top
+    int8_tie_margin: float = 0.02  # "near": fp32 rates int8's top move within this probability of its own
     int8_max_value_error: float = 0.05  # largest mean |value_int8 - value_fp32|
     checkpoint_interval: int = 500  # steps between full checkpoints
     keep_checkpoints: int = 3  # most recent checkpoints kept (older ones deleted)
@@ -242,6 +243,8 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         raise ConfigError(f"quantize must be int8 or off, got {cfg.quantize!r}")
     if not 0.0 <= cfg.int8_min_agreement <= 1.0:
         raise ConfigError(f"int8_min_agreement must be in [0, 1], got {cfg.int8_min_agreement}")
+    if not 0.0 <= cfg.int8_tie_margin <= 1.0:
+        raise ConfigError(f"int8_tie_margin must be in [0, 1], got {cfg.int8_tie_margin}")
     if not 0.0 <= cfg.int8_max_value_error <= 2.0:
         raise ConfigError(f"int8_max_value_error must be in [0, 2], got {cfg.int8_max_value_error}")
     if cfg.device not in ("auto", "cpu", "cuda"):

@@ -158,8 +158,9 @@ class Int8Inputs:
 
     calibration: np.ndarray  # (N, C, H, W) positions that set the activation ranges
     held_out: np.ndarray  # (M, C, H, W) other positions it is compared with fp32 on
-    min_agreement: float
+    min_agreement: float  # least near-top agreement (QuantCheck)
     max_value_error: float
+    tie_margin: float = 0.02
 
 
 class Publisher:
@@ -215,15 +216,15 @@ class Publisher:
         stays beside a newer fp32 one, and raise QuantizeError."""
         path = self.dir / LATEST_INT8
         try:
-            int8, check = quantize_checked(fp32, inputs.calibration, inputs.held_out)
+            int8, check = quantize_checked(fp32, inputs.calibration, inputs.held_out, inputs.tie_margin)
         except QuantizeError:
             path.unlink(missing_ok=True)
             raise
         if not check.passes(inputs.min_agreement, inputs.max_value_error):
             path.unlink(missing_ok=True)
             raise QuantizeError(
-                f"int8 model of step {step} not published: {check.describe()} (needs agreement >= "
-                f"{inputs.min_agreement:.2%} and value difference <= {inputs.max_value_error:g})"
+                f"int8 model of step {step} not published: {check.describe()} (needs near-top "
+                f"agreement >= {inputs.min_agreement:.2%} and value difference <= {inputs.max_value_error:g})"
             )
         atomic_write(path, int8, tmp_name=f".{LATEST_INT8}.tmp")
         log.info("published int8 step %d to %s: %s, %.2f s", step, path, check.describe(), check.seconds)

@@ -480,7 +480,7 @@ class Trainer:
         except (ReplayError, sqlite3.OperationalError) as e:
             log.warning("no int8 model this publish: cannot sample replay.db: %s", e)
             return None
-        return Int8Inputs(calibration, held_out, cfg.int8_min_agreement, cfg.int8_max_value_error)
+        return Int8Inputs(calibration, held_out, cfg.int8_min_agreement, cfg.int8_max_value_error, cfg.int8_tie_margin)
 
     def save_checkpoint(self) -> Path:
         if self.model is None:
