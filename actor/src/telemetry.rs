@@ -184,6 +184,11 @@ pub struct ActorStats {
     pub positions_per_min: f64,
     pub simulations_per_s: f64,
     pub nn_evals_per_s: f64,
+    /// Network evaluations per move self-play searched, over the last minute (null
+    /// before a move): what the evaluation cache and tree reuse save.
+    pub nn_evals_per_move: Option<f64>,
+    /// Share of the leaves the evaluation cache answered, over the last minute.
+    pub cache_hit_share: f64,
     /// Mean share of each batch's capacity (games in flight × leaves per game) filled.
     pub mean_batch_fill: f64,
     pub mean_batch_size: f64,
@@ -331,6 +336,12 @@ impl Telemetry {
             positions_per_min: (c.positions - c0.positions) as f64 * 60.0 / dt,
             simulations_per_s: (c.simulations - c0.simulations) as f64 / dt,
             nn_evals_per_s: (c.nn_evals - c0.nn_evals) as f64 / dt,
+            nn_evals_per_move: (d.moves > 0).then(|| d.nn_evals as f64 / d.moves as f64),
+            cache_hit_share: if d.cache_hits + d.nn_evals > 0 {
+                d.cache_hits as f64 / (d.cache_hits + d.nn_evals) as f64
+            } else {
+                0.0
+            },
             mean_batch_fill: if d.batch_capacity > 0 { d.nn_evals as f64 / d.batch_capacity as f64 } else { 0.0 },
             mean_batch_size: if d.batches > 0 { d.nn_evals as f64 / d.batches as f64 } else { 0.0 },
             inference_share: TimeSplit::of(&d.time).inference,
@@ -362,5 +373,19 @@ mod tests {
         // Paced: 8 of 18 ns of wall time.
         assert!((s.paced - 8.0 / 18.0).abs() < 1e-12);
         assert_eq!(TimeSplit::of(&PhaseNanos::default()), TimeSplit::default());
+    }
+
+    #[test]
+    fn evaluations_per_move_and_cache_share() {
+        let t = Telemetry::new("connect4");
+        let s = t.snapshot();
+        assert_eq!((s.nn_evals_per_move, s.cache_hit_share), (None, 0.0));
+        t.moves.fetch_add(4, Relaxed);
+        t.nn_evals.fetch_add(300, Relaxed);
+        t.cache_hits.fetch_add(100, Relaxed);
+        t.batches.fetch_add(3, Relaxed);
+        let s = t.snapshot();
+        assert_eq!(s.nn_evals_per_move, Some(75.0));
+        assert!((s.cache_hit_share - 0.25).abs() < 1e-12, "{}", s.cache_hit_share);
     }
 }

@@ -155,6 +155,8 @@ mod tests {
             "positions_per_min",
             "simulations_per_s",
             "nn_evals_per_s",
+            "nn_evals_per_move",
+            "cache_hit_share",
             "mean_batch_fill",
             "time_split",
             "model_version",

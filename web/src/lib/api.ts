@@ -111,6 +111,12 @@ export interface ActorStats {
   /** Extras the actor reports beyond the contract's minimum. */
   mean_batch_size?: number;
   inference_share?: number;
+  /** Network evaluations per searched move (null before a move) and the share of
+   * leaves the evaluation cache answered; absent from older actors. */
+  nn_evals_per_move?: number | null;
+  cache_hit_share?: number;
+  /** "fp32" or "int8": the model file self-play plays; absent from older actors. */
+  model_precision?: string | null;
   /** The search self-play runs; null without self-play, absent from older actors. */
   self_play_search?: SelfPlaySearch | null;
 }

@@ -111,6 +111,14 @@ export const tests = [
       assert.ok(sps && sps.search, 'the actor reports the search self-play runs');
       const searchCard = (await page.getByTestId('card-search').textContent()).replace(/\s+/g, ' ');
       assert.ok(searchCard.includes(`${sps.search} ${sps.simulations} simulations, ${sps.leaves_per_game} leaves`), `the search card says "${searchCard}"`);
+      // Evaluations per searched move, once self-play has searched a move in the window.
+      await page.waitForFunction(
+        () => /per searched move/.test(document.querySelector('[data-testid=card-evals]')?.textContent ?? ''),
+        null,
+        { timeout: 30_000, polling: 1000 },
+      );
+      const evalsCard = (await page.getByTestId('card-evals').textContent()).replace(/\s+/g, ' ');
+      assert.match(evalsCard, /[\d.,]+ per searched move/, `the evals card says "${evalsCard}"`);
       await ctx.screenshot('dashboard');
     },
   },
