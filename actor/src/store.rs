@@ -346,11 +346,89 @@ fn row_to_game(r: &rusqlite::Row<'_>) -> rusqlite::Result<GameRow> {
 
 /// The newest `limit` games, newest first.
 pub fn recent_games(conn: &Connection, limit: u32) -> rusqlite::Result<Vec<GameRow>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, created_at, model_version, num_moves, outcome, moves FROM games ORDER BY id DESC LIMIT ?1",
-    )?;
-    let rows = stmt.query_map([limit as i64], row_to_game)?;
-    rows.collect()
+    Ok(find_games(conn, &GameFilter::default(), None, limit)?.games)
+}
+
+/// Which games a replay listing shows; every bound is inclusive, `None` is no bound.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GameFilter {
+    /// Step of the model that played (a bound leaves out games played without a model).
+    pub model_min: Option<i64>,
+    pub model_max: Option<i64>,
+    /// +1 first player won, -1 second won, 0 draw.
+    pub outcome: Option<i64>,
+    pub moves_min: Option<i64>,
+    pub moves_max: Option<i64>,
+}
+
+impl GameFilter {
+    /// The SQL condition and its parameters.
+    fn sql(&self) -> (String, Vec<i64>) {
+        let mut cond = vec!["1".to_string()];
+        let mut params = Vec::new();
+        let mut bound = |expr: &str, v: Option<i64>| {
+            if let Some(v) = v {
+                params.push(v);
+                cond.push(format!("{expr} ?{}", params.len()));
+            }
+        };
+        bound("model_version >=", self.model_min);
+        bound("model_version <=", self.model_max);
+        bound("outcome =", self.outcome);
+        bound("num_moves >=", self.moves_min);
+        bound("num_moves <=", self.moves_max);
+        (cond.join(" AND "), params)
+    }
+}
+
+/// One page of a replay listing.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GamePage {
+    /// Newest first.
+    pub games: Vec<GameRow>,
+    /// Games that match the filter, on every page.
+    pub total: i64,
+    /// Of those, games newer than this page's first one (0 on the first page).
+    pub newer: i64,
+}
+
+/// The newest `limit` games that match `filter` and whose id is below `before`, with
+/// how many match in all and how many of them are newer than the page (so a page can
+/// say "games 21–40 of 1 234"). Ids only grow, so paging by `before` stays put while
+/// self-play adds games.
+pub fn find_games(
+    conn: &Connection,
+    filter: &GameFilter,
+    before: Option<i64>,
+    limit: u32,
+) -> rusqlite::Result<GamePage> {
+    let (cond, params) = filter.sql();
+    let n = params.len();
+    let mut page_params = params.clone();
+    page_params.push(before.unwrap_or(i64::MAX));
+    page_params.push(limit as i64);
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT id, created_at, model_version, num_moves, outcome, moves FROM games \
+         WHERE {cond} AND id < ?{} ORDER BY id DESC LIMIT ?{}",
+        n + 1,
+        n + 2
+    ))?;
+    let games =
+        stmt.query_map(rusqlite::params_from_iter(page_params), row_to_game)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    let count = |extra: &str, last: Option<i64>| -> rusqlite::Result<i64> {
+        let mut p = params.clone();
+        p.extend(last);
+        conn.query_row(&format!("SELECT COUNT(*) FROM games WHERE {cond}{extra}"), rusqlite::params_from_iter(p), |r| {
+            r.get(0)
+        })
+    };
+    let total = count("", None)?;
+    let newer = match games.first() {
+        Some(first) => count(&format!(" AND id > ?{}", n + 1), Some(first.id))?,
+        // Past the end: every matching game is newer.
+        None => total,
+    };
+    Ok(GamePage { games, total, newer })
 }
 
 /// One game and whatever of its positions the trainer has not trimmed yet.
@@ -509,6 +587,44 @@ mod tests {
         drop(s);
         let _s = Store::open(&path, spec()).unwrap();
         assert_eq!(recent_games(&r, 10).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn game_pages_filter_and_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("replay.db");
+        let mut s = Store::open(&path, spec()).unwrap();
+        // Ten games: model steps 0, 100, ..., 900 (the first without a model), outcomes
+        // cycling first/second/draw, lengths 5..=14.
+        for i in 0..10i64 {
+            let mut g = sample_game();
+            g.model_version = (i > 0).then_some(i * 100);
+            g.outcome = [1, -1, 0][(i % 3) as usize];
+            g.moves = vec![0; 5 + i as usize];
+            s.write_game(&g).unwrap();
+        }
+        let r = open_reader(&path).unwrap();
+        let ids = |p: &GamePage| p.games.iter().map(|g| g.id).collect::<Vec<_>>();
+        let all = GameFilter::default();
+        let first = find_games(&r, &all, None, 4).unwrap();
+        assert_eq!((ids(&first), first.total, first.newer), (vec![10, 9, 8, 7], 10, 0));
+        let second = find_games(&r, &all, Some(7), 4).unwrap();
+        assert_eq!((ids(&second), second.total, second.newer), (vec![6, 5, 4, 3], 10, 4));
+        let past = find_games(&r, &all, Some(1), 4).unwrap();
+        assert_eq!((ids(&past), past.newer), (vec![], 10));
+        // Ids 1..=10 hold model step (id-1)*100, outcome [1,-1,0][(id-1)%3], id+4 moves.
+        let draws = GameFilter { outcome: Some(0), ..all.clone() };
+        let p = find_games(&r, &draws, None, 10).unwrap();
+        assert_eq!((ids(&p), p.total), (vec![9, 6, 3], 3));
+        let p = find_games(&r, &draws, Some(9), 1).unwrap();
+        assert_eq!((ids(&p), p.total, p.newer), (vec![6], 3, 1));
+        let models = GameFilter { model_min: Some(0), model_max: Some(300), ..all.clone() };
+        assert_eq!(ids(&find_games(&r, &models, None, 10).unwrap()), vec![4, 3, 2], "no model: left out");
+        let long = GameFilter { moves_min: Some(12), moves_max: Some(13), ..all.clone() };
+        assert_eq!(ids(&find_games(&r, &long, None, 10).unwrap()), vec![9, 8]);
+        let none = GameFilter { moves_min: Some(100), ..all };
+        let p = find_games(&r, &none, None, 10).unwrap();
+        assert_eq!((p.games.len(), p.total, p.newer), (0, 0, 0));
     }
 
     #[test]

@@ -46,21 +46,39 @@ pub(super) struct ReplaysQuery {
     /// How many games, newest first.
     #[param(minimum = 1, maximum = 1000, default = 20)]
     limit: Option<i64>,
+    /// Only games with a smaller id: the next (older) page starts below the last id of this one.
+    before: Option<i64>,
+    /// Only games played by a model of at least this step (leaves out games without a model).
+    model_min: Option<i64>,
+    /// Only games played by a model of at most this step.
+    model_max: Option<i64>,
+    /// Only games with this result.
+    #[param(value_type = Option<String>, example = "draw")]
+    outcome: Option<String>,
+    /// Only games of at least this many moves.
+    moves_min: Option<i64>,
+    /// Only games of at most this many moves.
+    moves_max: Option<i64>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct ReplaysResponse {
     games: Vec<store::GameRow>,
+    /// Games that match the filters (on every page).
+    total: i64,
+    /// Of those, games newer than this page's first one: the page shows games
+    /// `newer + 1` to `newer + games.len()` of `total`.
+    newer: i64,
 }
 
 #[utoipa::path(
     get,
     path = "/api/replays",
-    summary = "recent self-play games, newest first",
+    summary = "self-play games, newest first, a page at a time, optionally filtered",
     params(ReplaysQuery),
     responses(
         (status = 200, description = "OK", body = ReplaysResponse),
-        (status = 400, description = "limit out of range or not a number", body = ErrorBody),
+        (status = 400, description = "a parameter out of range or not a number, or an unknown result", body = ErrorBody),
     )
 )]
 pub(super) async fn replays(
@@ -72,18 +90,44 @@ pub(super) async fn replays(
     if !(1..=1000).contains(&limit) {
         return Err(AppError::bad_request(format!("limit must be between 1 and 1000, got {limit}")));
     }
+    let outcome = match q.outcome.as_deref() {
+        None | Some("") => None,
+        Some("first") => Some(1),
+        Some("second") => Some(-1),
+        Some("draw") => Some(0),
+        Some(other) => {
+            return Err(AppError::bad_request(format!("outcome must be first, second or draw, got {other:?}")));
+        }
+    };
+    for (name, lo, hi) in [("model", q.model_min, q.model_max), ("moves", q.moves_min, q.moves_max)] {
+        if let (Some(lo), Some(hi)) = (lo, hi) {
+            if lo > hi {
+                return Err(AppError::bad_request(format!("{name}_min ({lo}) is above {name}_max ({hi})")));
+            }
+        }
+    }
+    let filter = store::GameFilter {
+        model_min: q.model_min,
+        model_max: q.model_max,
+        outcome,
+        moves_min: q.moves_min,
+        moves_max: q.moves_max,
+    };
     let path = st.config.data_dir.join("replay.db");
-    let games = tokio::task::spawn_blocking(move || -> Result<Vec<store::GameRow>, AppError> {
+    let page = tokio::task::spawn_blocking(move || -> Result<store::GamePage, AppError> {
         let conn = match store::open_reader(&path) {
             Ok(c) => c,
-            Err(store::StoreError::Missing { .. }) => return Ok(Vec::new()),
+            Err(store::StoreError::Missing { .. }) => {
+                return Ok(store::GamePage { games: Vec::new(), total: 0, newer: 0 });
+            }
             Err(e) => return Err(AppError::internal(e.to_string())),
         };
-        store::recent_games(&conn, limit as u32).map_err(|e| AppError::internal(format!("reading replays: {e}")))
+        store::find_games(&conn, &filter, q.before, limit as u32)
+            .map_err(|e| AppError::internal(format!("reading replays: {e}")))
     })
     .await
     .map_err(|e| AppError::internal(e.to_string()))??;
-    Ok(Json(ReplaysResponse { games }))
+    Ok(Json(ReplaysResponse { games: page.games, total: page.total, newer: page.newer }))
 }
 
 /// One game with the training targets of its positions.
@@ -209,7 +253,14 @@ mod tests {
         assert!(v["error"].as_str().unwrap().contains("99"));
         let (s, _) = call(&st, "GET", "/api/replays/abc", None).await;
         assert_eq!(s, StatusCode::BAD_REQUEST);
-        for q in ["limit=0", "limit=5000", "limit=x"] {
+        let (_, v) = call(&st, "GET", "/api/replays?limit=2&before=3", None).await;
+        let ids: Vec<i64> = v["games"].as_array().unwrap().iter().map(|g| g["id"].as_i64().unwrap()).collect();
+        assert_eq!((ids, v["total"].as_i64(), v["newer"].as_i64()), (vec![2, 1], Some(3), Some(1)));
+        let (_, v) = call(&st, "GET", "/api/replays?outcome=draw", None).await;
+        assert_eq!((v["games"].as_array().unwrap().len(), v["total"].as_i64()), (0, Some(0)));
+        let (_, v) = call(&st, "GET", "/api/replays?outcome=first&moves_min=5&moves_max=5", None).await;
+        assert_eq!(v["total"], 3);
+        for q in ["limit=0", "limit=5000", "limit=x", "outcome=won", "before=x", "moves_min=9&moves_max=2"] {
             let (s, v) = call(&st, "GET", &format!("/api/replays?{q}"), None).await;
             assert_eq!(s, StatusCode::BAD_REQUEST, "{q}: {v}");
         }

@@ -384,8 +384,42 @@ export const postState = (game: string, moves: number[]) =>
 
 export const getStats = () => send<Stats>('/api/stats', { timeoutMs: 5_000 });
 
-export const getReplays = (limit = 20) =>
-  send<{ games: ReplaySummary[] }>(`/api/replays?limit=${encodeURIComponent(limit)}`).then((r) => r.games);
+/** Which replays a listing shows (§6): every bound inclusive, absent = no bound. */
+export interface ReplayFilter {
+  model_min?: number;
+  model_max?: number;
+  outcome?: 'first' | 'second' | 'draw';
+  moves_min?: number;
+  moves_max?: number;
+}
+
+export const REPLAY_FILTER_KEYS = ['model_min', 'model_max', 'outcome', 'moves_min', 'moves_max'] as const;
+
+/** One page of replays: games `newer + 1` to `newer + games.length` of `total`. */
+export interface ReplayPage {
+  games: ReplaySummary[];
+  total: number;
+  newer: number;
+}
+
+/** The query of GET /api/replays: a page of `limit` games below id `before`, filtered. */
+export function replaysQuery(limit: number, before: number | null, filter: ReplayFilter): string {
+  const q = new URLSearchParams({ limit: String(limit) });
+  if (before !== null) q.set('before', String(before));
+  for (const key of REPLAY_FILTER_KEYS) {
+    const v = filter[key];
+    if (v !== undefined && v !== null && String(v) !== '') q.set(key, String(v));
+  }
+  return q.toString();
+}
+
+export const getReplays = (limit = 20, before: number | null = null, filter: ReplayFilter = {}) =>
+  send<ReplayPage>(`/api/replays?${replaysQuery(limit, before, filter)}`).then((r) => ({
+    games: r.games,
+    // Older actors send the games only.
+    total: r.total ?? r.games.length,
+    newer: r.newer ?? 0,
+  }));
 
 export const getReplay = (id: number) => send<Replay>(`/api/replays/${encodeURIComponent(id)}`);
 

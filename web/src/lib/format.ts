@@ -19,6 +19,8 @@ export function num(n: number | null | undefined, digits = 3): string {
 /** Seconds as "3.2 s", "4 min 05 s", "2 h 03 min", "3 d 4 h". */
 export function duration(s: number | null | undefined): string {
   if (s === null || s === undefined || !Number.isFinite(s) || s < 0) return '—';
+  // A fast bot answers in milliseconds: "0.0 s" would read as no time at all.
+  if (s < 1) return `${Math.max(1, Math.round(s * 1000))} ms`;
   if (s < 10) return `${s.toFixed(1)} s`;
   if (s < 60) return `${Math.round(s)} s`;
   const m = Math.floor(s / 60);
@@ -40,4 +42,10 @@ export function percent(share: number): string {
   if (p === 0) return '0%';
   if (p < 1) return `${p.toFixed(1)}%`;
   return `${Math.round(p)}%`;
+}
+
+/** A value in [-1, 1] with its sign and two decimals: "+0.25", "-0.50", "+0.00" (never "-0.00"). */
+export function signed(v: number): string {
+  const text = v.toFixed(2);
+  return text === '-0.00' ? '+0.00' : v >= 0 ? `+${text}` : text;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ActorStats, GameInfo, Health, HistoryPoint } from './api';
-import { count, duration, num, percent } from './format';
+import { count, duration, num, percent, signed } from './format';
 import { connect4, othello, positionAfter, tictactoe } from './games';
 import { PASS } from './games/othello';
 import {
@@ -26,11 +26,15 @@ import { reachability, reachBanner, reachWords } from './status';
 
 describe('router', () => {
   it('reads pages and their arguments', () => {
-    expect(parseHash('')).toEqual({ page: 'play', rest: [] });
-    expect(parseHash('#/dashboard')).toEqual({ page: 'dashboard', rest: [] });
-    expect(parseHash('#/replays/42')).toEqual({ page: 'replays', rest: ['42'] });
-    expect(parseHash('#/nowhere/1')).toEqual({ page: 'play', rest: [] });
-    expect(parseHash(hrefFor('replays', 7))).toEqual({ page: 'replays', rest: ['7'] });
+    expect(parseHash('')).toEqual({ page: 'play', rest: [], query: {} });
+    expect(parseHash('#/dashboard')).toEqual({ page: 'dashboard', rest: [], query: {} });
+    expect(parseHash('#/replays/42')).toEqual({ page: 'replays', rest: ['42'], query: {} });
+    expect(parseHash('#/nowhere/1?x=2')).toEqual({ page: 'play', rest: [], query: {} });
+    expect(parseHash(hrefFor('replays', 7))).toEqual({ page: 'replays', rest: ['7'], query: {} });
+    // Filters and pages of the replay list travel in the hash, so a link can be shared.
+    const href = hrefFor('replays', 7, { outcome: 'draw', before: 120, moves_min: '' });
+    expect(href).toBe('#/replays/7?outcome=draw&before=120');
+    expect(parseHash(href)).toEqual({ page: 'replays', rest: ['7'], query: { outcome: 'draw', before: '120' } });
   });
 });
 
@@ -43,6 +47,10 @@ describe('format', () => {
     expect(num(0.00001234)).toBe('1.23e-5');
     expect(num(1.23456)).toBe('1.23');
     expect(duration(3.21)).toBe('3.2 s');
+    expect([signed(0.25), signed(-0.5), signed(-0.001), signed(0)]).toEqual(['+0.25', '-0.50', '+0.00', '+0.00']);
+    expect(duration(0.0123)).toBe('12 ms');
+    expect(duration(0.0001)).toBe('1 ms');
+    expect(duration(0.9996)).toBe('1000 ms');
     expect(duration(245)).toBe('4 min 05 s');
     expect(duration(7380)).toBe('2 h 03 min');
     expect(percent(0.123)).toBe('12%');

@@ -14,16 +14,27 @@ export interface Route {
   page: PageName;
   /** Path segments after the page name: `#/replays/42` → `['42']`. */
   rest: string[];
+  /** The query after `?`: `#/replays?outcome=draw` → `{ outcome: 'draw' }`. */
+  query: Record<string, string>;
 }
 
 /** Reads a location hash; anything unknown lands on the Play page. */
 export function parseHash(hash: string): Route {
-  const path = hash.replace(/^#\/?/, '').split('?')[0];
+  const [path, search = ''] = hash.replace(/^#\/?/, '').split('?', 2);
   const [first = '', ...rest] = path.split('/').filter((s) => s !== '').map(decodeURIComponent);
   const page = PAGES.find((p) => p.name === first)?.name ?? 'play';
-  return { page, rest: page === first ? rest : [] };
+  const query = page === first ? Object.fromEntries(new URLSearchParams(search)) : {};
+  return { page, rest: page === first ? rest : [], query };
 }
 
-export function hrefFor(page: PageName, ...rest: (string | number)[]): string {
-  return `#/${[page, ...rest.map((s) => encodeURIComponent(String(s)))].join('/')}`;
+/** `#/page/rest...` plus `?key=value` for each query entry that is not empty. */
+export function hrefFor(page: PageName, ...rest: (string | number | Record<string, string | number | undefined>)[]): string {
+  const segments = rest.filter((s) => typeof s !== 'object').map((s) => encodeURIComponent(String(s)));
+  const query = Object.assign({}, ...rest.filter((s) => typeof s === 'object')) as Record<string, string | number | undefined>;
+  const params = new URLSearchParams(
+    Object.entries(query)
+      .filter(([, v]) => v !== undefined && v !== '')
+      .map(([k, v]) => [k, String(v)]),
+  ).toString();
+  return `#/${[page, ...segments].join('/')}${params ? `?${params}` : ''}`;
 }
