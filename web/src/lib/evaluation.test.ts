@@ -7,6 +7,7 @@ import {
   compareOpponents,
   comparePhases,
   eloSeries,
+  evaluationLag,
   errorRateOf,
   gatingWords,
   halfInterval,
@@ -193,5 +194,14 @@ describe('evaluation: published models and gating', () => {
     expect(gatingWords({ mode: 'gated', best_version: null, self_play_version: null }, 1200)).toMatch(/no model has passed/);
     expect(gatingWords(null, 1200)).toBe('Self-play uses the latest model (step 1200).');
     expect(gatingWords(null, null)).toMatch(/no model yet/);
+  });
+});
+
+describe('evaluation lag', () => {
+  it('says how far evaluation is behind training', () => {
+    expect(evaluationLag(2000, 4231)).toBe('rated up to step 2,000 of 4,231');
+    expect(evaluationLag(4231, 4231)).toBe('rated up to step 4,231');
+    expect(evaluationLag(2000, null)).toBe('rated up to step 2,000');
+    expect(evaluationLag(null, 4231)).toBeNull();
   });
 });

@@ -252,5 +252,17 @@ export function latestRating(ratings: readonly Rating[]): Rating | null {
   return best;
 }
 
+/**
+ * How far evaluation is behind training, in words: "rated up to step 2,000 of 4,231",
+ * or null while nothing is rated. Evaluation runs beside training and can fall far
+ * behind it, so the newest Elo is of an older model than the one training now.
+ */
+export function evaluationLag(rated: number | null | undefined, trainerStep: number | null | undefined): string | null {
+  if (rated === null || rated === undefined) return null;
+  const n = (x: number) => x.toLocaleString('en-US');
+  if (trainerStep === null || trainerStep === undefined || trainerStep <= rated) return `rated up to step ${n(rated)}`;
+  return `rated up to step ${n(rated)} of ${n(trainerStep)}`;
+}
+
 /** Colours for lines whose number depends on the data (opponents, phases). */
 export const PALETTE = ['#2f6fdf', '#d9534f', '#1f8a4c', '#e67e22', '#8e44ad', '#16a085', '#7f6a00', '#c2185b', '#5d6d7e'];

@@ -111,6 +111,22 @@ export const tests = [
       assert.ok(sps && sps.search, 'the actor reports the search self-play runs');
       const searchCard = (await page.getByTestId('card-search').textContent()).replace(/\s+/g, ' ');
       assert.ok(searchCard.includes(`${sps.search} ${sps.simulations} simulations, ${sps.leaves_per_game} leaves`), `the search card says "${searchCard}"`);
+      // The page holds still: the trainer flips between training and waiting under its
+      // sample-ratio limit every few seconds, and that must not move the page about.
+      const tops = [];
+      const banners = [];
+      for (let i = 0; i < 24; i++) {
+        tops.push(await page.evaluate(() => Math.round(document.querySelector('[data-testid=cards]').getBoundingClientRect().top + window.scrollY)));
+        banners.push(await page.getByTestId('waiting').count());
+        await page.waitForTimeout(500);
+      }
+      const changes = banners.slice(1).filter((b, i) => b !== banners[i]).length;
+      assert.ok(changes <= 1, `the waiting banner came and went ${changes} times in 12 s`);
+      const moves = tops.slice(1).filter((t, i) => t !== tops[i]).length;
+      assert.ok(moves <= 1, `the cards moved ${moves} times in 12 s (${[...new Set(tops)].join(', ')} px)`);
+      // How far evaluation is behind training, in the Elo card.
+      const lag = await page.getByTestId('eval-lag').textContent();
+      assert.match(lag, /^(rated up to step [\d,]+( of [\d,]+)?|no model rated yet)$/, `the Elo card says "${lag}"`);
       // Evaluations per searched move, once self-play has searched a move in the window.
       await page.waitForFunction(
         () => /per searched move/.test(document.querySelector('[data-testid=card-evals]')?.textContent ?? ''),
@@ -202,6 +218,18 @@ export const tests = [
         await page.waitForTimeout(2500);
       }
       if (seen) ctx.log(`self-play ${seen}`);
+      // A long timeline shows its newest rows and opens to all of them.
+      const more = page.getByTestId('timeline-more');
+      if (await more.count()) {
+        const shown = await rows.count();
+        await more.click();
+        assert.equal(await more.getAttribute('aria-expanded'), 'true');
+        assert.ok((await rows.count()) > shown, 'the older models are listed once asked for');
+        await more.click();
+        assert.equal(await rows.count(), shown);
+      }
+      // The Elo card says which step its rating is of, against the trainer's.
+      assert.match(await page.getByTestId('eval-lag').textContent(), /^rated up to step [\d,]+/);
       // The throughput chart fills after two of the page's polls: wait, for a full picture.
       await page.waitForFunction(() => !document.querySelector('[data-testid=chart-actor] .empty'), null, { timeout: 15_000 });
       await ctx.screenshot('dashboard-eval');

@@ -32,6 +32,11 @@ export const tests = [
       await settingsLoaded(page);
       const input = page.locator('input[name=learning_rate]');
       assert.equal(Number(await input.inputValue()), original);
+      // Beside the configured value, the one the schedule gives now (the trainer's status).
+      const status = await (await page.request.get(`${baseUrl}/api/trainer/status`)).json();
+      if (typeof status.learning_rate === 'number') {
+        assert.match(await page.getByTestId('lr-scheduled').textContent(), /The schedule .* gives \S+ at the trainer's current step/);
+      }
       try {
         await input.fill(String(changed));
         await page.getByRole('button', { name: 'Save' }).click();
@@ -70,14 +75,28 @@ export const tests = [
       const state = page.getByTestId('trainer-state');
       const wasPaused = /paused/.test(await state.textContent());
       const toggle = page.getByRole('button', { name: /^(Pause|Resume) training$/ });
+      if (!wasPaused) {
+        // Pausing a live run asks first; "Keep training" changes nothing.
+        await toggle.click();
+        await page.getByTestId('confirm-pause').waitFor();
+        await page.getByRole('button', { name: 'Keep training' }).click();
+        assert.equal((await (await page.request.get(`${baseUrl}/api/trainer/status`)).json()).paused, false, 'not paused without a yes');
+        assert.match(await state.textContent(), /running/);
+      }
+      const confirmIfAsked = async () => {
+        const yes = page.getByRole('button', { name: 'Yes, pause training' });
+        if (await yes.count()) await yes.click();
+      };
       try {
         await toggle.click();
+        await confirmIfAsked();
         await page.waitForFunction((was) => document.querySelector('[data-testid=trainer-state]').textContent.includes(was ? 'running' : 'paused'), wasPaused, { timeout: 15_000 });
         const status = await (await page.request.get(`${baseUrl}/api/trainer/status`)).json();
         assert.equal(status.paused, !wasPaused, 'the trainer reports the new state');
         await ctx.screenshot('settings-pause');
       } finally {
         await toggle.click();
+        await confirmIfAsked();
         await page.waitForFunction((was) => document.querySelector('[data-testid=trainer-state]').textContent.includes(was ? 'paused' : 'running'), wasPaused, { timeout: 15_000 });
       }
       const status = await (await page.request.get(`${baseUrl}/api/trainer/status`)).json();
