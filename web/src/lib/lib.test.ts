@@ -163,6 +163,9 @@ describe('play, from the game modules alone', () => {
     expect(howToPlay(connect4)).toBe('Click a column or press 1–7 to drop a disc (or ← → and Enter).');
     expect(howToPlay(tictactoe)).toBe('Click a cell, or move with the arrow keys and press Enter.');
     expect(howToPlay({ ...connect4, cols: 12 })).toBe('Click a column to drop a disc (or ← → and Enter).');
+    // A phone has no keys to speak of.
+    expect(howToPlay(connect4, true)).toBe('Tap a column to drop a disc.');
+    expect(howToPlay(tictactoe, true)).toBe('Tap a cell to play there.');
   });
 });
 

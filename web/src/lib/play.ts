@@ -60,12 +60,13 @@ export function columnForKey(rules: GameRules, key: string): number | null {
 }
 
 /** The line under the board that says how to move. */
-export function howToPlay(rules: GameRules): string {
+export function howToPlay(rules: GameRules, touch = false): string {
   if (rules.ui.input === 'column') {
+    if (touch) return `Tap a column to drop a ${rules.ui.piece}.`;
     const keys = rules.cols <= 9 ? ` or press 1–${rules.cols}` : '';
     return `Click a column${keys} to drop a ${rules.ui.piece} (or ← → and Enter).`;
   }
-  return 'Click a cell, or move with the arrow keys and press Enter.';
+  return touch ? 'Tap a cell to play there.' : 'Click a cell, or move with the arrow keys and press Enter.';
 }
 
 /**

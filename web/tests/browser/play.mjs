@@ -99,11 +99,40 @@ function playTest(game, { simulations, maxMoves, useKeys, botFirst = false }) {
       // The page checks every position against /api/state; give the last check a moment.
       await page.waitForTimeout(500);
       assert.equal(await page.getByTestId('rules-mismatch').count(), 0, 'the page and the engine agree on every position');
+      // A won game lights up its line and dims every other piece.
+      if (!/^Draw/.test(result) && game !== 'othello') {
+        const dims = await page.evaluate(() => {
+          const board = document.querySelector('[data-testid=board]');
+          const other = board.querySelector('.slot:not(.win) .disc.p1, .slot:not(.win) .disc.p2, .cell:not(.win) .mark.p1, .cell:not(.win) .mark.p2');
+          return { hasWin: board.classList.contains('has-win'), wins: board.querySelectorAll('.win').length, opacity: other ? Number(getComputedStyle(other).opacity) : 0 };
+        });
+        assert.ok(dims.hasWin && dims.wins >= 3, `the winning line is marked (${JSON.stringify(dims)})`);
+        assert.ok(dims.opacity < 0.5, `the other pieces are dimmed (opacity ${dims.opacity})`);
+      }
       const announced = await page.getByTestId('announcer').textContent();
       assert.match(announced, /Game over/);
       await ctx.screenshot(name);
     },
   };
+}
+
+/** Widest option text of each select in the setup panel against the room the select gives it. */
+async function clippedOptions(page) {
+  return page.evaluate(() => {
+    const ctx = document.createElement('canvas').getContext('2d');
+    const out = [];
+    for (const sel of document.querySelectorAll('section.setup select')) {
+      const cs = getComputedStyle(sel);
+      ctx.font = `${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`;
+      // Padding and the drop-down arrow take about 28 px of the select's width.
+      const room = sel.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) - 20;
+      for (const o of sel.options) {
+        const w = ctx.measureText(o.textContent).width;
+        if (w > room) out.push(`"${o.textContent}" (${Math.round(w)} px in ${Math.round(room)} px)`);
+      }
+    }
+    return out;
+  });
 }
 
 export const tests = [
@@ -212,12 +241,22 @@ export const tests = [
       await page.waitForTimeout(700);
       const later = await elapsed.textContent();
       assert.notEqual(later, first, `the elapsed time counts up (${first} then ${later})`);
-      assert.match(later, /^\d+(\.\d)? s$/);
-      // Its move lands; then the heatmap and the value bar show what the search thought.
+      assert.match(later, /^(\d+ ms|\d+(\.\d)? s)$/);
+      // Its move lands; then the value bar and the top moves show what the search thought.
       await page.getByTestId('analysis').waitFor({ timeout: 30_000 });
       assert.equal(await page.getByTestId('elapsed').count(), 0, 'the spinner is gone once the bot has moved');
-      assert.ok((await page.locator('[data-testid=board] .share').count()) >= 1, 'visit shares are drawn on the board');
       assert.equal(await page.getByTestId('analysis').getByRole('meter').count(), 1, 'the value bar is drawn');
+      assert.doesNotMatch(await page.getByTestId('analysis').textContent(), /· 0\.0 s/, 'a fast search says ms, not 0.0 s');
+      // On the user's turn the board carries no visit shares: they would read as hints.
+      assert.equal(await page.locator('[data-testid=board] .share').count(), 0, 'no visit shares on the board on your turn');
+      // The position the bot searched, from the value graph: its visit shares on the board.
+      await page.getByTestId('value-graph').locator('rect.hit[data-ply="0"]').click();
+      await page.getByTestId('browsing').waitFor();
+      assert.ok((await page.locator('[data-testid=board] .share').count()) >= 1, 'visit shares are drawn where the bot searched');
+      assert.equal(await page.locator('[data-testid=board] button:enabled').count(), 0, 'a past position cannot be played on');
+      await page.getByRole('button', { name: 'Back to the game' }).click();
+      assert.equal(await page.getByTestId('browsing').count(), 0);
+      assert.ok((await page.locator('[data-testid=board] button:enabled').count()) > 0, 'the live game can be played again');
       // The setup panel names the model the move used: "Bot model: best, step 4200".
       const reply = await (await moveReply).json();
       const label = page.getByTestId('bot-model');
@@ -247,6 +286,84 @@ export const tests = [
         assert.equal(sent.search, search, `the request asks for ${search}: ${JSON.stringify(sent)}`);
         await page.getByTestId('analysis').waitFor({ timeout: 30_000 });
         assert.match(await page.getByTestId('analysis').textContent(), new RegExp(`· ${search}`));
+      }
+    },
+  },
+  {
+    name: 'play-analysis',
+    needs: ['actor'],
+    async run(ctx) {
+      const { page, baseUrl } = ctx;
+      await startGame(page, baseUrl, 'connect4', 16);
+      // The option texts fit their selects, whole.
+      assert.deepEqual(await clippedOptions(page), [], 'no option text is cut off');
+      const moves = async () => JSON.parse(await page.getByTestId('game').getAttribute('data-moves'));
+      for (let i = 0; i < 2; i++) {
+        await waitForTurn(page, 60_000);
+        await page.locator('[data-testid=board] button:enabled').first().click();
+        await page.waitForFunction((n) => JSON.parse(document.querySelector('[data-testid=game]').dataset.moves).length >= n, 2 * (i + 1), { timeout: 60_000 });
+      }
+      await waitForTurn(page, 60_000);
+      const played = await moves();
+      // Any move of the list shows the position after it, not playable; the value graph
+      // has a dot for each position the bot searched.
+      await page.getByTestId('move-list').getByRole('button').first().click();
+      await page.getByTestId('browsing').waitFor();
+      assert.match(await page.getByTestId('browsing').textContent(), new RegExp(`Looking at move 1 of ${played.length}`));
+      const pieces = await page.locator('[data-testid=board] [data-piece="1"], [data-testid=board] [data-piece="2"]').count();
+      assert.equal(pieces, 1, 'one piece after the first move');
+      assert.equal(await page.locator('[data-testid=board] button:enabled').count(), 0);
+      assert.equal(await page.getByTestId('value-graph').locator('path.dot').count(), played.length / 2, 'a dot per bot search');
+      await page.getByRole('button', { name: 'Back to the game' }).click();
+      assert.equal(await page.getByTestId('browsing').count(), 0);
+      assert.deepEqual(await moves(), played, 'looking back changed no move');
+      await ctx.screenshot('play-analysis');
+    },
+  },
+  {
+    name: 'play-model-label',
+    needs: ['actor', 'trainer'],
+    async run(ctx) {
+      const { page, baseUrl, waitS } = ctx;
+      // The label follows the trainer's new models without a move being played.
+      const health = async () => (await (await page.request.get(`${baseUrl}/api/health`)).json()).model_version;
+      await page.goto(`${baseUrl}/#/play`);
+      await page.getByTestId('game-select').waitFor({ timeout: 30_000 });
+      const first = await health();
+      const deadline = Date.now() + waitS * 1000;
+      let now = first;
+      while (now === first) {
+        assert.ok(Date.now() < deadline, `no new model within ${waitS} s (still ${first})`);
+        await page.waitForTimeout(1000);
+        now = await health();
+      }
+      await page.waitForFunction(
+        (v) => {
+          const m = /step (\d+)/.exec(document.querySelector('[data-testid=bot-model]')?.textContent ?? '');
+          return m && Number(m[1]) >= v;
+        },
+        now,
+        { timeout: 15_000 },
+      );
+    },
+  },
+  {
+    name: 'play-phone-touch',
+    needs: ['actor'],
+    async run(ctx) {
+      const { baseUrl } = ctx;
+      // A phone with a touch screen: the hint speaks of taps, the options fit.
+      const phone = await ctx.context.browser().newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
+      try {
+        const page = await phone.newPage();
+        await startGame(page, baseUrl, 'connect4', 16);
+        assert.match(await page.locator('.hint').textContent(), /^Tap a column/);
+        assert.deepEqual(await clippedOptions(page), [], 'no option text is cut off on a phone');
+        // The board and its controls come first: the board's top within the first screen.
+        const box = await page.getByTestId('board').boundingBox();
+        assert.ok(box && box.y < 844 && box.y + box.height <= 844 * 1.2, `the board is near the top (${JSON.stringify(box)})`);
+      } finally {
+        await phone.close();
       }
     },
   },
