@@ -172,6 +172,25 @@ pub struct Telemetry {
     model: Mutex<ModelStatus>,
     self_play: Mutex<Option<SelfPlaySearch>>,
     window: Mutex<VecDeque<(Instant, Counters)>>,
+    /// Throughput every [`THROUGHPUT_EVERY`], the newest [`THROUGHPUT_POINTS`] of them.
+    throughput: Mutex<VecDeque<ThroughputPoint>>,
+}
+
+/// How often the server keeps a throughput point, and how many it keeps (8 hours).
+pub const THROUGHPUT_EVERY: Duration = Duration::from_secs(10);
+pub const THROUGHPUT_POINTS: usize = 2880;
+
+/// Self-play throughput at one moment (rates over the minute before it), kept by the
+/// server so the dashboard can draw the run's history, not only since it was opened.
+#[derive(Clone, Debug, Serialize, PartialEq, ToSchema)]
+pub struct ThroughputPoint {
+    /// Unix seconds.
+    pub time: f64,
+    pub games_per_min: f64,
+    pub positions_per_min: f64,
+    pub simulations_per_s: f64,
+    pub nn_evals_per_s: f64,
+    pub games_played: u64,
 }
 
 /// The actor part of `/api/stats` (docs/CONTRACTS.md §6).
@@ -231,6 +250,7 @@ impl Telemetry {
             model: Mutex::new(ModelStatus::default()),
             self_play: Mutex::new(None),
             window: Mutex::new(window),
+            throughput: Mutex::new(VecDeque::new()),
         }
     }
 
@@ -306,6 +326,30 @@ impl Telemetry {
         self.complete_ns.fetch_add(t.complete, Relaxed);
         self.handoff_ns.fetch_add(t.handoff, Relaxed);
         self.paced_ns.fetch_add(t.paced, Relaxed);
+    }
+
+    /// Keeps a throughput point of now (the server calls this every [`THROUGHPUT_EVERY`]).
+    pub fn record_throughput(&self) {
+        let s = self.snapshot();
+        let time =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+        let mut h = self.throughput.lock().unwrap_or_else(|p| p.into_inner());
+        h.push_back(ThroughputPoint {
+            time,
+            games_per_min: s.games_per_min,
+            positions_per_min: s.positions_per_min,
+            simulations_per_s: s.simulations_per_s,
+            nn_evals_per_s: s.nn_evals_per_s,
+            games_played: s.games_played,
+        });
+        while h.len() > THROUGHPUT_POINTS {
+            h.pop_front();
+        }
+    }
+
+    /// The kept throughput points, oldest first.
+    pub fn throughput(&self) -> Vec<ThroughputPoint> {
+        self.throughput.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect()
     }
 
     /// Current figures; rates are over the last minute (or since start).
@@ -387,5 +431,20 @@ mod tests {
         let s = t.snapshot();
         assert_eq!(s.nn_evals_per_move, Some(75.0));
         assert!((s.cache_hit_share - 0.25).abs() < 1e-12, "{}", s.cache_hit_share);
+    }
+
+    #[test]
+    fn throughput_history_is_bounded_and_ordered() {
+        let t = Telemetry::new("tictactoe");
+        assert!(t.throughput().is_empty());
+        for i in 0..THROUGHPUT_POINTS + 5 {
+            t.games_written.store(i as u64, Relaxed);
+            t.record_throughput();
+        }
+        let h = t.throughput();
+        assert_eq!(h.len(), THROUGHPUT_POINTS);
+        assert_eq!(h[0].games_played, 5, "the oldest points went first");
+        assert_eq!(h.last().unwrap().games_played, (THROUGHPUT_POINTS + 4) as u64);
+        assert!(h.windows(2).all(|w| w[0].time <= w[1].time));
     }
 }

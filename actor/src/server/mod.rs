@@ -231,6 +231,7 @@ pub fn api_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/move", post(play::post_move)),
         ("/api/state", post(play::post_state)),
         ("/api/stats", get(stats::stats)),
+        ("/api/stats/throughput", get(stats::throughput)),
         ("/api/replays", get(stats::replays)),
         ("/api/replays/{id}", get(stats::replay)),
         ("/api/openapi.json", get(openapi::openapi_json)),
@@ -282,6 +283,15 @@ pub async fn serve(
             );
         }
     }
+    let recorder = state.telemetry.clone();
+    tokio::spawn(async move {
+        // The dashboard's throughput history, kept here so it survives closing the page.
+        let mut every = tokio::time::interval(crate::telemetry::THROUGHPUT_EVERY);
+        loop {
+            every.tick().await;
+            recorder.record_throughput();
+        }
+    });
     let poller = state.clone();
     tokio::spawn(async move {
         loop {

@@ -24,6 +24,7 @@ use super::{play, stats, trainer_proxy, AppState};
         play::post_move,
         play::post_state,
         stats::stats,
+        stats::throughput,
         stats::replays,
         stats::replay,
         openapi_json,

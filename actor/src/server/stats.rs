@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::{ApiResult, AppError, AppState, ErrorBody};
 use crate::eval::store::EvalSummary;
 use crate::store;
-use crate::telemetry::ActorStats;
+use crate::telemetry::{ActorStats, ThroughputPoint};
 
 #[derive(Serialize, ToSchema)]
 pub struct StatsResponse {
@@ -38,6 +38,27 @@ pub(super) async fn stats(State(st): State<AppState>) -> Json<StatsResponse> {
         tokio::fs::read(&path).await.ok().and_then(|b| serde_json::from_slice::<Value>(&b).ok()).unwrap_or(Value::Null);
     let evaluation = st.evaluation.lock().unwrap_or_else(|p| p.into_inner()).clone().unwrap_or(Value::Null);
     Json(StatsResponse { trainer, actor: st.telemetry.snapshot(), evaluation })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ThroughputResponse {
+    /// Seconds between points.
+    interval_s: f64,
+    /// Oldest first; at most 8 hours of them.
+    points: Vec<ThroughputPoint>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/stats/throughput",
+    summary = "self-play throughput every 10 s since the actor started (the newest 8 hours)",
+    responses((status = 200, description = "OK", body = ThroughputResponse))
+)]
+pub(super) async fn throughput(State(st): State<AppState>) -> Json<ThroughputResponse> {
+    Json(ThroughputResponse {
+        interval_s: crate::telemetry::THROUGHPUT_EVERY.as_secs_f64(),
+        points: st.telemetry.throughput(),
+    })
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -210,6 +231,15 @@ mod tests {
         ] {
             assert!(v["actor"].get(key).is_some(), "missing {key}: {v}");
         }
+        let (s, v) = call(&st, "GET", "/api/stats/throughput", None).await;
+        assert_eq!(
+            (s, v["interval_s"].as_f64(), v["points"].as_array().map(|p| p.len())),
+            (StatusCode::OK, Some(10.0), Some(0))
+        );
+        st.telemetry.record_throughput();
+        let (_, v) = call(&st, "GET", "/api/stats/throughput", None).await;
+        assert_eq!(v["points"].as_array().unwrap().len(), 1);
+        assert!(v["points"][0]["games_per_min"].is_number() && v["points"][0]["time"].as_f64().unwrap() > 1.7e9);
         std::fs::write(dir.path().join("stats.json"), r#"{"game":"tictactoe","step":12,"status":"training"}"#).unwrap();
         let (_, v) = call(&st, "GET", "/api/stats", None).await;
         assert_eq!(v["trainer"]["step"], 12);

@@ -384,6 +384,19 @@ export const postState = (game: string, moves: number[]) =>
 
 export const getStats = () => send<Stats>('/api/stats', { timeoutMs: 5_000 });
 
+/** A point of the actor's throughput history (GET /api/stats/throughput). */
+export interface ThroughputPoint {
+  time: number;
+  games_per_min: number;
+  positions_per_min: number;
+  simulations_per_s: number;
+  nn_evals_per_s: number;
+  games_played: number;
+}
+
+export const getThroughput = () =>
+  send<{ interval_s: number; points: ThroughputPoint[] }>('/api/stats/throughput', { timeoutMs: 5_000 }).then((r) => r.points);
+
 /** Which replays a listing shows (§6): every bound inclusive, absent = no bound. */
 export interface ReplayFilter {
   model_min?: number;

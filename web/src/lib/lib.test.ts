@@ -20,7 +20,7 @@ import {
   valueWords,
 } from './play';
 import { hrefFor, parseHash } from './router';
-import { hasLine, historySeries, pushSample, sampleSeries, staleness } from './stats';
+import { distinctTicks, withHistory, hasLine, historySeries, onAxis, pushSample, sampleSeries, staleness, timeOfStep, xRangeOf } from './stats';
 import { ApiError } from './api';
 import { reachability, reachBanner, reachWords } from './status';
 
@@ -299,5 +299,44 @@ describe('reachability', () => {
 
   it('a trainer call with no answer while health answered is not called down', () => {
     expect(reachability(ok, fail(new ApiError('timeout', 0, '/api/trainer/status'))).trainer).toBe('unknown');
+  });
+});
+
+describe('chart axes', () => {
+  const history = [
+    { step: 100, time: 1000 },
+    { step: 300, time: 1100 },
+    { step: 500, time: 1400 },
+  ];
+  it('maps steps to the time training passed them', () => {
+    expect(timeOfStep(history, 200)).toBe(1050);
+    expect(timeOfStep(history, 400)).toBe(1250);
+    expect(timeOfStep(history, 50)).toBe(1000);
+    expect(timeOfStep(history, 900)).toBe(1400);
+    expect(timeOfStep([], 10)).toBeNull();
+    expect(onAxis([[100, 500], [1, 2]], 'time', history)).toEqual([[1000, 1400], [1, 2]]);
+    expect(onAxis([[100, 500], [1, 2]], 'step', history)).toEqual([[100, 500], [1, 2]]);
+  });
+
+  it('gives side-by-side charts one x range', () => {
+    expect(xRangeOf([[100, 300], [1, 2]], [[50, 200], [3, 4]])).toEqual([50, 300]);
+    expect(xRangeOf([[7], [1]])).toBeNull();
+  });
+
+  it('never prints two ticks alike', () => {
+    const threeFigures = (v: number) => (v >= 1000 ? `${(v / 1000).toFixed(1)}k` : String(v));
+    expect(distinctTicks([1000, 1500], threeFigures)).toEqual(['1.0k', '1.5k']);
+    expect(distinctTicks([1210, 1230, 1270], threeFigures)).toEqual(['1,210', '1,230', '1,270']);
+    expect(distinctTicks([0.5, 1], (v) => v.toFixed(1))).toEqual(['0.5', '1.0']);
+    expect(distinctTicks([0.001, 0.0015], (v) => v.toFixed(2))).toEqual(['0.001', '0.002']);
+  });
+});
+
+describe('throughput history', () => {
+  it('puts the actor-kept points before the page\'s newer samples', () => {
+    const kept = [10, 20].map((time) => ({ time, games_per_min: time, positions_per_min: 0, simulations_per_s: 1, nn_evals_per_s: 2, games_played: 3 }));
+    const page = [15, 25, 30].map((time) => ({ time, games_per_min: 1, simulations_per_s: 1, nn_evals_per_s: 1, mean_batch_fill: 1, games_played: 1 }));
+    expect(withHistory(kept, page).map((s) => s.time)).toEqual([10, 20, 25, 30]);
+    expect(withHistory([], page)).toEqual(page);
   });
 });

@@ -60,6 +60,27 @@ async function headerSaysUp(page, trainer) {
   assert.equal(await page.getByTestId('connection-banner').count(), 0, 'no "not reachable" banner while both answer');
 }
 
+/** Tick labels that do not fit their axis, or repeat on one axis, in every drawn chart. */
+function axisProblems(page) {
+  return page.evaluate(() => {
+    const ctx = document.createElement('canvas').getContext('2d');
+    ctx.font = '12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+    const out = [];
+    for (const host of document.querySelectorAll('figure.chart .host')) {
+      if (!host.dataset.axes) continue;
+      const id = host.closest('figure').dataset.testid;
+      JSON.parse(host.dataset.axes).forEach((axis, i) => {
+        const labels = axis.values.filter((v) => v !== '');
+        if (new Set(labels).size < labels.length) out.push(`${id} axis ${i} repeats a label: ${labels.join(' ')}`);
+        if (i === 0) return; // the x axis runs along the bottom: its size is a height
+        const widest = Math.max(0, ...labels.map((v) => ctx.measureText(v).width));
+        if (widest + 8 > axis.size) out.push(`${id} axis ${i}: "${labels.join(' ')}" (${Math.round(widest)} px) in ${axis.size} px`);
+      });
+    }
+    return out;
+  });
+}
+
 export const tests = [
   {
     name: 'dashboard',
@@ -111,6 +132,16 @@ export const tests = [
       assert.ok(sps && sps.search, 'the actor reports the search self-play runs');
       const searchCard = (await page.getByTestId('card-search').textContent()).replace(/\s+/g, ' ');
       assert.ok(searchCard.includes(`${sps.search} ${sps.simulations} simulations, ${sps.leaves_per_game} leaves`), `the search card says "${searchCard}"`);
+      // The throughput chart starts from the history the actor keeps, at once, not
+      // after the page's own polls.
+      const kept = (await (await page.request.get(`${baseUrl}/api/stats/throughput`)).json()).points;
+      if (kept.length >= 2) {
+        const fresh = await ctx.context.newPage();
+        await fresh.goto(`${baseUrl}/#/dashboard`);
+        await fresh.getByTestId('chart-actor').waitFor();
+        await fresh.waitForFunction(() => !document.querySelector('[data-testid=chart-actor] .empty'), null, { timeout: 1500 });
+        await fresh.close();
+      }
       // The page holds still: the trainer flips between training and waiting under its
       // sample-ratio limit every few seconds, and that must not move the page about.
       const tops = [];
@@ -127,6 +158,15 @@ export const tests = [
       // How far evaluation is behind training, in the Elo card.
       const lag = await page.getByTestId('eval-lag').textContent();
       assert.match(lag, /^(rated up to step [\d,]+( of [\d,]+)?|no model rated yet)$/, `the Elo card says "${lag}"`);
+      // Every tick label fits its axis and reads differently from its neighbours.
+      assert.deepEqual(await axisProblems(page), []);
+      // Step or wall time on the x axis, the same for training and evaluation charts.
+      await page.getByTestId('axis-time').click();
+      await page.waitForFunction(() => /Loss vs time/.test(document.querySelector('[data-testid=chart-loss] figcaption')?.textContent ?? ''));
+      await page.waitForTimeout(300);
+      assert.deepEqual(await axisProblems(page), [], 'against time too');
+      await page.getByTestId('axis-step').click();
+      await page.waitForFunction(() => /Loss vs step/.test(document.querySelector('[data-testid=chart-loss] figcaption')?.textContent ?? ''));
       // Evaluations per searched move, once self-play has searched a move in the window.
       await page.waitForFunction(
         () => /per searched move/.test(document.querySelector('[data-testid=card-evals]')?.textContent ?? ''),
@@ -218,6 +258,23 @@ export const tests = [
         await page.waitForTimeout(2500);
       }
       if (seen) ctx.log(`self-play ${seen}`);
+      // Evaluation and training charts share the x axis: the same first and last tick.
+      await page.waitForTimeout(300);
+      const xTicks = await page.evaluate(() =>
+        ['chart-elo', 'chart-loss'].map((id) => {
+          const axes = JSON.parse(document.querySelector(`[data-testid=${id}] .host`).dataset.axes || '[]');
+          return axes[0]?.values.filter((v) => v !== '') ?? [];
+        }),
+      );
+      assert.deepEqual(xTicks[0], xTicks[1], 'the Elo and loss charts have the same x ticks');
+      assert.deepEqual(await axisProblems(page), []);
+      // A legend of many lines starts folded and opens on a click.
+      const fold = page.getByTestId('chart-accuracy').locator('.legend-toggle');
+      if (await fold.count()) {
+        assert.equal(await page.getByTestId('chart-accuracy').locator('.u-legend').isVisible(), false, 'folded legend');
+        await fold.click();
+        assert.equal(await page.getByTestId('chart-accuracy').locator('.u-legend').isVisible(), true, 'opened legend');
+      }
       // A long timeline shows its newest rows and opens to all of them.
       const more = page.getByTestId('timeline-more');
       if (await more.count()) {
@@ -233,6 +290,29 @@ export const tests = [
       // The throughput chart fills after two of the page's polls: wait, for a full picture.
       await page.waitForFunction(() => !document.querySelector('[data-testid=chart-actor] .empty'), null, { timeout: 15_000 });
       await ctx.screenshot('dashboard-eval');
+    },
+  },
+  {
+    name: 'dashboard-phone',
+    needs: ['actor', 'trainer'],
+    async run(ctx) {
+      const { page, baseUrl, waitS } = ctx;
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.goto(`${baseUrl}/#/dashboard`);
+      await page.getByTestId('cards').waitFor({ timeout: waitS * 1000 });
+      // On a phone the figures come first; the chart sections are folded, a tap away.
+      for (const id of ['section-evaluation', 'section-training', 'section-selfplay']) {
+        assert.equal(await page.getByTestId(id).getAttribute('open'), null, `${id} starts folded`);
+      }
+      const height = await page.evaluate(() => document.documentElement.scrollHeight);
+      assert.ok(height < 2600, `the folded dashboard is ${height} px tall`);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `the page is ${overflow}px wider than a 390px phone`);
+      await page.getByTestId('section-training').locator('summary').click();
+      await page.getByTestId('chart-loss').locator('canvas').waitFor({ state: 'visible', timeout: 15_000 });
+      const box = await page.getByTestId('chart-loss').boundingBox();
+      assert.ok(box && box.x >= 0 && box.x + box.width <= 390, 'the chart fits the screen');
+      await ctx.screenshot('dashboard-phone');
     },
   },
 ];
