@@ -356,6 +356,12 @@ export const tests = [
       const phone = await ctx.context.browser().newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
       try {
         const page = await phone.newPage();
+        // The page opens on the game being trained, where the bot has a model.
+        const trained = (await (await page.request.get(`${baseUrl}/api/health`)).json()).game;
+        await page.goto(`${baseUrl}/#/play`);
+        await page.getByTestId('game-select').waitFor({ timeout: 30_000 });
+        await page.waitForFunction((g) => document.querySelector('[data-testid=board]')?.dataset.game === g, trained, { timeout: 15_000 });
+        assert.equal(await page.getByTestId('game-select').inputValue(), trained, `Play opens on ${trained}`);
         await startGame(page, baseUrl, 'connect4', 16);
         assert.match(await page.locator('.hint').textContent(), /^Tap a column/);
         assert.deepEqual(await clippedOptions(page), [], 'no option text is cut off on a phone');
