@@ -286,7 +286,9 @@ pub async fn serve(
     let recorder = state.telemetry.clone();
     tokio::spawn(async move {
         // The dashboard's throughput history, kept here so it survives closing the page.
-        let mut every = tokio::time::interval(crate::telemetry::THROUGHPUT_EVERY);
+        // The first point a full interval after start: rates over a moment are noise.
+        let period = crate::telemetry::THROUGHPUT_EVERY;
+        let mut every = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         loop {
             every.tick().await;
             recorder.record_throughput();
