@@ -153,6 +153,9 @@ pub struct MoveResponse {
     pub policy: Vec<f32>,
     /// The search's value for the side to move before the action.
     pub value: f32,
+    /// The network's own value of that position (its value head, no search), for the
+    /// same side; null without a model.
+    pub network_value: Option<f32>,
     /// Step of the model that searched; null for random playouts.
     pub model_version: Option<i64>,
     /// Which model file searched (`best` or `latest`); null when no model was used
@@ -288,7 +291,7 @@ fn search_move<G: Game>(
         SearchConfig { algorithm, params: SearchParams { simulations, leaves_per_game: 8, root_noise: false } };
     let mut rng = StdRng::from_os_rng();
     let failed = |e: SearchError| AppError::internal(format!("search failed: {e}"));
-    let (r, version) = match model {
+    let (r, version, network_value) = match model {
         Some(m) => {
             let key = TreeKey { game: G::spec().name, search: search.algorithm.label(), simulations };
             let kept = if cfg.keep_trees { trees.take::<G>(&key, &m, moves, &mut rng) } else { None };
@@ -298,19 +301,24 @@ fn search_move<G: Game>(
             }];
             let mut ev = NnEvaluator(m.clone());
             let v = Evaluator::<G>::model_version(&ev);
+            // The network alone on the root, beside the search's value: an analysis
+            // board shows both (one evaluation, well under a millisecond).
+            let mut obs = vec![0.0; G::spec().obs_len()];
+            g.encode(&mut obs);
+            let net = Evaluator::<G>::evaluate(&mut ev, std::slice::from_ref(&g), &obs).map_err(failed)?.values[0];
             Driver::new().run(&mut searches[..], &mut ev, &mut rng).map_err(failed)?;
             let [done] = searches;
             let r = done.result();
             if cfg.keep_trees {
                 trees.keep::<G>(key, m, moves.to_vec(), done);
             }
-            (r, v)
+            (r, v, Some(net))
         }
         None => {
             // Rollouts need no batching; one leaf at a time searches best.
             search.params.leaves_per_game = 1;
             let mut ev = RolloutEvaluator { rollouts: cfg.rollouts, rng: StdRng::from_os_rng() };
-            (run_search(&g, &search, &mut ev, &mut rng).map_err(failed)?, None)
+            (run_search(&g, &search, &mut ev, &mut rng).map_err(failed)?, None, None)
         }
     };
     let action = r.choose(&g.legal_actions(), 0.0, &mut rng);
@@ -319,6 +327,7 @@ fn search_move<G: Game>(
         action,
         policy: r.policy,
         value: r.root_value,
+        network_value,
         model_version: version,
         model_source,
         search: search.algorithm.label(),
@@ -614,6 +623,8 @@ mod tests {
             assert_eq!(s, StatusCode::OK, "{v}");
             assert_eq!(v["model_version"], version, "{mode:?}: {v}");
             assert_eq!(v["model_source"], source, "{mode:?}: {v}");
+            let net = v["network_value"].as_f64().unwrap_or(f64::NAN);
+            assert!((-1.0..=1.0).contains(&net), "the network's own value of the root: {v}");
             let (_, h) = call(&st, "GET", "/api/health", None).await;
             assert_eq!((h["model_version"].clone(), h["model_source"].clone()), (json!(version), json!(source)), "{h}");
             if mode == GatingMode::Gated {
@@ -625,6 +636,7 @@ mod tests {
                 let (s, v) = call(&st, "POST", "/api/move", Some(body)).await;
                 assert_eq!(s, StatusCode::OK, "{v}");
                 assert!(v["model_version"].is_null() && v["model_source"].is_null(), "{v}");
+                assert!(v["network_value"].is_null(), "no network, no network value: {v}");
             }
         }
     }

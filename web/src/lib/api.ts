@@ -36,6 +36,8 @@ export interface MoveReply {
   policy: number[];
   /** The search's estimate for the side to move before the action, in [-1, 1]. */
   value: number;
+  /** The network's own value of that position (no search), same side; null without a model, absent from older actors. */
+  network_value?: number | null;
   model_version: number | null;
   /** The file the search used, null when it used no model; absent from older actors. */
   model_source?: ModelSource | null;

@@ -314,6 +314,12 @@ export const tests = [
       assert.equal(pieces, 1, 'one piece after the first move');
       assert.equal(await page.locator('[data-testid=board] button:enabled').count(), 0);
       assert.equal(await page.getByTestId('value-graph').locator('path.dot').count(), played.length / 2, 'a dot per bot search');
+      // With a model, the network's own value is a second line beside the search's.
+      const probe = await (await page.request.post(`${baseUrl}/api/move`, { data: { game: 'connect4', moves: [], simulations: 8 } })).json();
+      if (probe.network_value !== null && probe.network_value !== undefined) {
+        assert.equal(await page.getByTestId('value-graph').locator('path.second').count(), 1, "the network's line is drawn");
+        assert.match(await page.getByTestId('analysis').textContent(), /the network alone: [+-]\d\.\d\d/);
+      }
       await page.getByRole('button', { name: 'Back to the game' }).click();
       assert.equal(await page.getByTestId('browsing').count(), 0);
       assert.deepEqual(await moves(), played, 'looking back changed no move');

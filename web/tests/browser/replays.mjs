@@ -12,7 +12,8 @@ async function waitForList(page, waitS) {
   const deadline = Date.now() + waitS * 1000;
   while ((await page.getByTestId('replay-list').count()) === 0) {
     assert.ok(Date.now() < deadline, `no replay listed within ${waitS} s`);
-    const alert = page.getByRole('alert');
+    // The list's own errors; the header's "trainer down" banner is not one.
+    const alert = page.locator('section.list [role=alert]');
     if (await alert.count()) throw new Error(`the page shows an error: ${await alert.first().textContent()}`);
     await page.waitForTimeout(2000);
     await page.getByRole('button', { name: 'Refresh' }).click();
