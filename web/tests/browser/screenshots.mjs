@@ -64,7 +64,9 @@ const PAGES = [
       await page.getByTestId('value-graph').waitFor({ timeout: 30_000 });
       const last = await page.getByTestId('value-graph').locator('rect.hit').count();
       await page.getByTestId('value-graph').locator(`rect.hit[data-ply="${Math.floor(last / 2)}"]`).click();
-      await page.evaluate(() => window.scrollTo(0, 0));
+      // A phone shows the game (it scrolled there); a desktop shows the list beside it.
+      if (page.viewportSize().width > 800) await page.evaluate(() => window.scrollTo(0, 0));
+      else await page.getByTestId('replay-viewer').scrollIntoViewIfNeeded();
     },
   },
   {
