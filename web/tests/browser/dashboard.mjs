@@ -137,9 +137,11 @@ export const tests = [
       const kept = (await (await page.request.get(`${baseUrl}/api/stats/throughput`)).json()).points;
       if (kept.length >= 2) {
         const fresh = await ctx.context.newPage();
+        const opened = Date.now() / 1000;
         await fresh.goto(`${baseUrl}/#/dashboard`);
-        await fresh.getByTestId('chart-actor').waitFor();
-        await fresh.waitForFunction(() => !document.querySelector('[data-testid=chart-actor] .empty'), null, { timeout: 1500 });
+        await fresh.waitForFunction(() => !document.querySelector('[data-testid=chart-actor] .empty'), null, { timeout: 15_000 });
+        const first = Number(await fresh.getByTestId('chart-actor').locator('.host').getAttribute('data-first-x'));
+        assert.ok(first <= kept[0].time + 1 && first < opened - 5, `the chart starts at the actor's first kept point (${first}), not at the page's (${opened})`);
         await fresh.close();
       }
       // The page holds still: the trainer flips between training and waiting under its
