@@ -230,6 +230,7 @@ pub fn api_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/games", get(play::games)),
         ("/api/move", post(play::post_move)),
         ("/api/state", post(play::post_state)),
+        ("/api/values", post(play::post_values)),
         ("/api/stats", get(stats::stats)),
         ("/api/stats/throughput", get(stats::throughput)),
         ("/api/replays", get(stats::replays)),

@@ -23,6 +23,7 @@ use super::{play, stats, trainer_proxy, AppState};
         play::games,
         play::post_move,
         play::post_state,
+        play::post_values,
         stats::stats,
         stats::throughput,
         stats::replays,

@@ -411,6 +411,86 @@ pub(super) async fn post_state(body: Result<Json<StateRequest>, JsonRejection>) 
     state_of(&EngineContext::from_kind(kind), &req.moves).map(Json)
 }
 
+/// The network's own value of every position of a game (POST /api/values).
+#[derive(Serialize, ToSchema)]
+pub struct ValuesResponse {
+    /// One per position, from the initial one to the position after the last move, each
+    /// for that position's side to move; null where the game is over.
+    pub values: Vec<Option<f32>>,
+    /// Step of the model that answered.
+    pub model_version: i64,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/values",
+    summary = "the network's own value (no search) of every position of a game, in one batch",
+    request_body = StateRequest,
+    responses(
+        (status = 200, description = "OK", body = ValuesResponse),
+        (status = 400, description = "unknown game, bad or illegal move", body = ErrorBody),
+        (status = 409, description = "no model of this game is loaded", body = ErrorBody),
+        (status = 413, description = "body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "no Content-Type: application/json", body = ErrorBody),
+        (status = 422, description = "JSON of the wrong shape", body = ErrorBody),
+    )
+)]
+pub(super) async fn post_values(
+    State(st): State<AppState>,
+    body: Result<Json<StateRequest>, JsonRejection>,
+) -> ApiResult<ValuesResponse> {
+    let Json(req) = body?;
+    let kind = parse_game(&req.game)?;
+    check_length(kind, &req.moves)?;
+    replay_by_name(&EngineContext::from_kind(kind), &req.moves)?;
+    if kind != st.config.game {
+        return Err(AppError {
+            status: StatusCode::CONFLICT,
+            message: format!("this actor has a model of {} only, not of {}", st.config.game.spec().name, req.game),
+        });
+    }
+    let st2 = st.clone();
+    let res = tokio::task::spawn_blocking(move || {
+        st2.refresh_model();
+        let model = st2.current_model().ok_or_else(|| AppError {
+            status: StatusCode::CONFLICT,
+            message: "no model is loaded yet: the network has no values to give".to_string(),
+        })?;
+        with_game!(kind, G => network_values::<G>(&model, &req.moves))
+    })
+    .await
+    .map_err(|e| AppError::internal(format!("evaluation task failed: {e}")))??;
+    Ok(Json(res))
+}
+
+/// Evaluates every unfinished position along `moves` (checked legal) in one batch.
+fn network_values<G: Game>(model: &Arc<NnModel>, moves: &[i64]) -> Result<ValuesResponse, AppError> {
+    let obs_len = G::spec().obs_len();
+    let mut g = G::initial();
+    let mut states = Vec::with_capacity(moves.len() + 1);
+    for i in 0..=moves.len() {
+        states.push(g.clone());
+        if i < moves.len() {
+            g.apply_unchecked(moves[i] as engine_core::Action);
+        }
+    }
+    let live: Vec<usize> = (0..states.len()).filter(|&i| states[i].outcome().is_none()).collect();
+    let mut obs = vec![0.0; live.len() * obs_len];
+    for (k, &i) in live.iter().enumerate() {
+        states[i].encode(&mut obs[k * obs_len..(k + 1) * obs_len]);
+    }
+    let batch: Vec<G> = live.iter().map(|&i| states[i].clone()).collect();
+    let mut values = vec![None; states.len()];
+    if !live.is_empty() {
+        let out = Evaluator::<G>::evaluate(&mut NnEvaluator(model.clone()), &batch, &obs)
+            .map_err(|e| AppError::internal(format!("the network failed: {e}")))?;
+        for (k, &i) in live.iter().enumerate() {
+            values[i] = Some(out.values[k]);
+        }
+    }
+    Ok(ValuesResponse { values, model_version: model.info.step })
+}
+
 #[cfg(test)]
 mod tests {
     use axum::body::Body;
@@ -607,6 +687,45 @@ mod tests {
         cfg.model_file = model_file;
         let watcher = cfg.model_watcher();
         AppState::new(cfg, Arc::new(Telemetry::new("tictactoe")), Some(watcher))
+    }
+
+    #[tokio::test]
+    async fn values_of_every_position_in_one_batch() {
+        if !ort_available() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let st = server_with_two_models(dir.path(), ModelFile::Latest);
+        // X wins with its fifth move: six positions, the last one over.
+        let body = r#"{"game":"tictactoe","moves":[0,3,1,4,2]}"#;
+        let (s, v) = call(&st, "POST", "/api/values", Some(body)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["model_version"], 200);
+        let values = v["values"].as_array().unwrap();
+        assert_eq!(values.len(), 6, "{v}");
+        assert!(values[5].is_null(), "a finished position has no value: {v}");
+        assert!(values[..5].iter().all(|x| (-1.0..=1.0).contains(&x.as_f64().unwrap())), "{v}");
+        // The same values the move API names as the network's, position by position.
+        for ply in [0usize, 3] {
+            let moves = serde_json::to_string(&[0, 3, 1, 4, 2][..ply]).unwrap();
+            let body = format!(r#"{{"game":"tictactoe","moves":{moves},"simulations":8}}"#);
+            let (_, m) = call(&st, "POST", "/api/move", Some(&body)).await;
+            let (a, b) = (m["network_value"].as_f64().unwrap(), values[ply].as_f64().unwrap());
+            assert!((a - b).abs() < 1e-4, "ply {ply}: move API {a}, values {b}");
+        }
+        for (body, status, word) in [
+            (r#"{"game":"tictactoe","moves":[0,0]}"#, StatusCode::BAD_REQUEST, "moves[1]"),
+            (r#"{"game":"connect4","moves":[]}"#, StatusCode::CONFLICT, "tictactoe only"),
+            (r#"{"game":"chess","moves":[]}"#, StatusCode::BAD_REQUEST, "chess"),
+        ] {
+            let (s, v) = call(&st, "POST", "/api/values", Some(body)).await;
+            assert_eq!(s, status, "{body}: {v}");
+            assert!(v["error"].as_str().unwrap().contains(word), "{body}: {v}");
+        }
+        // No model loaded: nothing to answer with.
+        let bare = tempfile::tempdir().unwrap();
+        let (s, v) = call(&state(bare.path()), "POST", "/api/values", Some(r#"{"game":"tictactoe","moves":[]}"#)).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{v}");
     }
 
     #[tokio::test]

@@ -384,6 +384,10 @@ export const postMove = (
 export const postState = (game: string, moves: number[]) =>
   send<StateReply>('/api/state', { method: 'POST', body: { game, moves } });
 
+/** The network's own value (no search) of every position of a game, for each position's side to move (null once over). */
+export const postValues = (game: string, moves: number[]) =>
+  send<{ values: (number | null)[]; model_version: number }>('/api/values', { method: 'POST', body: { game, moves } });
+
 export const getStats = () => send<Stats>('/api/stats', { timeoutMs: 5_000 });
 
 /** A point of the actor's throughput history (GET /api/stats/throughput). */

@@ -86,6 +86,13 @@ export const tests = [
       const searched = (replay.positions ?? []).map((p) => p.ply);
       assert.equal(await graph.locator('path.dot').count(), searched.length, 'a dot per searched position');
 
+      // The network's own values of the game, from the model loaded now, as a second line.
+      const game = (await (await page.request.get(`${baseUrl}/api/health`)).json()).game;
+      const net = await page.request.post(`${baseUrl}/api/values`, { data: { game, moves: replay.moves } });
+      if (net.ok()) {
+        await graph.locator('path.second').waitFor({ timeout: 10_000 });
+        assert.equal((await net.json()).values.length, total + 1, 'a network value per position');
+      }
       // The link: the position shown travels in the address and opens there again.
       await graph.locator(`rect.hit[data-ply="${total - 1}"]`).click();
       const link = await page.getByTestId('share-link').inputValue();
