@@ -344,11 +344,6 @@ fn row_to_game(r: &rusqlite::Row<'_>) -> rusqlite::Result<GameRow> {
     })
 }
 
-/// The newest `limit` games, newest first.
-pub fn recent_games(conn: &Connection, limit: u32) -> rusqlite::Result<Vec<GameRow>> {
-    Ok(find_games(conn, &GameFilter::default(), None, limit)?.games)
-}
-
 /// Which games a replay listing shows; every bound is inclusive, `None` is no bound.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GameFilter {
@@ -582,11 +577,11 @@ mod tests {
         assert_eq!(g.model_version, Some(7));
         assert_eq!(pos.len(), 1);
         assert!((pos[0].policy.iter().sum::<f32>() - 1.0).abs() < 1e-6);
-        assert_eq!(recent_games(&r, 10).unwrap().len(), 1);
+        assert_eq!(find_games(&r, &GameFilter::default(), None, 10).unwrap().games.len(), 1);
         // Reopening the same game works and keeps the data.
         drop(s);
         let _s = Store::open(&path, spec()).unwrap();
-        assert_eq!(recent_games(&r, 10).unwrap().len(), 1);
+        assert_eq!(find_games(&r, &GameFilter::default(), None, 10).unwrap().games.len(), 1);
     }
 
     #[test]
